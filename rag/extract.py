@@ -1,0 +1,118 @@
+"""Extractive answers: score the answer units of retrieved passages, tighten the best ones, attach a confidence.
+
+Confidence is a logistic model over a few features of (question, unit, passage); its weights live in
+``rag/confidence.json`` (fitted by ``scripts/fit_confidence.py``, see docs/benchmarks.md) so that a score means
+the same thing for every question.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .lexical import terms
+from .types import Span
+
+WEIGHTS_FILE = Path(__file__).with_name("confidence.json")
+
+QUESTION_CUES = {
+    "when": re.compile(r"\b(wann|seit wann|bis wann|in welchem jahr|an welchem tag|when|what year|which year|what date|"
+                       r"quand|cuándo|quando|когда)\b", re.I),
+    "count": re.compile(r"\b(wie viele?n?|wieviele?|how many|how much|combien|cuánt[oa]s?|quant[ie]|quantos?|сколько)\b",
+                        re.I),
+    "who": re.compile(r"\b(wer|wen|wem|wessen|who|whom|whose|qui|quién(es)?|chi|quem|кто)\b", re.I),
+    "where": re.compile(r"\b(wo|wohin|woher|where|où|dónde|dove|onde|где|куда)\b", re.I),
+    "say": re.compile(r"\b(sag\w*|gesagt|äußer\w*|erklär\w*|betont\w*|meint\w*|say|said|says|state[sd]?|dit|dijo|"
+                      r"dice|disse|сказал\w*)\b", re.I),
+}
+DATE = re.compile(r"\b(\d{1,2}\.\s?(\d{1,2}\.|Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|"
+                  r"Dezember)|1[5-9]\d\d|20\d\d|Januar|Februar|März|April|Juni|Juli|August|September|Oktober|"
+                  r"November|Dezember|Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag)\b")
+NUMBER = re.compile(r"\d|\b(zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|hundert|tausend|Million\w*|"
+                    r"Milliard\w*|Dutzend)\b", re.I)
+QUOTE = re.compile(r"„([^“”\"]{8,}?)[“”\"]|\"([^\"]{8,}?)\"|«\s?([^»]{8,}?)\s?»|“([^”]{8,}?)”")
+FEATURES = ("cosine", "cosine_gap", "passage_score", "first_passage", "overlap", "type_match", "bias")
+
+
+def question_types(question: str) -> set[str]:
+    return {name for name, cue in QUESTION_CUES.items() if cue.search(question)}
+
+
+def type_match(types: set[str], text: str) -> float:
+    """1 when the unit holds what the question type asks for (a date for 'when', a number for 'how many')."""
+    checks = {"when": DATE, "count": NUMBER, "say": QUOTE}
+    relevant = [checks[t] for t in types if t in checks]
+    if not relevant:
+        return 0.0
+    return float(any(pattern.search(text) for pattern in relevant))
+
+
+def overlap(question_terms: set[str], text: str) -> float:
+    """Share of the question's terms found in the text."""
+    if not question_terms:
+        return 0.0
+    return len(question_terms & set(terms(text))) / len(question_terms)
+
+
+@lru_cache(maxsize=None)
+def _weights(path: Path = WEIGHTS_FILE) -> np.ndarray:
+    data = json.loads(path.read_text())
+    return np.array([data["weights"][name] for name in FEATURES], float)
+
+
+def confidence(features: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """P(answer is right) for each row of features, from the logistic model."""
+    weights = _weights() if weights is None else weights
+    return 1.0 / (1.0 + np.exp(-(features @ weights)))
+
+
+def feature_rows(question: str, unit_texts: list[str], cosines: np.ndarray, passage_scores: np.ndarray,
+                 passage_ranks: np.ndarray) -> np.ndarray:
+    """One row of FEATURES per candidate unit."""
+    types = question_types(question)
+    question_terms = set(terms(question))
+    best = cosines.max(initial=0.0)
+    second = np.sort(cosines)[-2] if len(cosines) > 1 else best
+    rows = []
+    for text, cosine, passage_score, rank in zip(unit_texts, cosines, passage_scores, passage_ranks):
+        gap = cosine - (second if cosine >= best else best)
+        rows.append([cosine, gap, passage_score, float(rank == 1), overlap(question_terms, text),
+                     type_match(types, text), 1.0])
+    return np.array(rows, float).reshape(len(rows), len(FEATURES))
+
+
+def tighten(question: str, text: str, span: Span) -> Span:
+    """A tighter part of the unit when the question asks for it: the quote of a 'what did X say' question."""
+    if "say" in question_types(question):
+        piece = text[span.start:span.end]
+        quotes = [m for m in QUOTE.finditer(piece)]
+        if quotes:
+            quote = max(quotes, key=lambda m: len(m.group(0)))
+            group = next(i for i in range(1, 5) if quote.group(i))
+            return Span(span.start + quote.start(group), span.start + quote.end(group))
+    return span
+
+
+def context_of(text: str, span: Span, limit: int = 600) -> Span:
+    """The paragraph around the span, cut to about ``limit`` characters at word boundaries."""
+    start = text.rfind("\n", 0, span.start) + 1
+    end = text.find("\n", span.end)
+    end = len(text) if end < 0 else end
+    room = max(0, limit - (span.end - span.start)) // 2
+    if span.start - start > room:
+        cut = text.find(" ", span.start - room, span.start)
+        start = cut + 1 if cut >= 0 else span.start
+    if end - span.end > room:
+        cut = text.rfind(" ", span.end, span.end + room)
+        end = cut if cut >= 0 else span.end
+    return Span(start, end)
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))

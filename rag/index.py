@@ -1,0 +1,280 @@
+"""The stored index: documents, chunk vectors in FAISS, answer-unit vectors, and a manifest.
+
+On disk an index is a folder of immutable versions, ``v000001/`` …, and a ``CURRENT`` file naming the live one.
+A save writes a new version completely (with a checksum per file in its manifest), then replaces ``CURRENT``
+atomically: a crash mid-write leaves the previous version live. Readers can compare ``CURRENT`` to the version
+they hold to see another process's writes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .errors import IndexUnavailable
+from .types import Chunk, Document
+
+FORMAT = 1
+CURRENT = "CURRENT"
+KEEP_VERSIONS = 2
+REBUILD_HINT = "rebuild it with: rag ingest seeds/ (or delete the folder and ingest again)"
+
+
+@dataclass
+class Entry:
+    """One document with its chunk and unit spans (rows of [start, end)) and their vectors."""
+
+    document: Document
+    chunk_spans: np.ndarray
+    chunk_vectors: np.ndarray
+    unit_spans: np.ndarray
+    unit_vectors: np.ndarray
+
+
+class Index:
+    """Documents, their chunks and answer units, searchable by inner product on normalised vectors."""
+
+    def __init__(self, model: str, dim: int, exact_below: int = 200_000):
+        self.model = model
+        self.dim = dim
+        self.exact_below = exact_below
+        self.entries: dict[str, Entry] = {}
+        self.version = 0
+        self._compiled = None
+
+    # --- writing -------------------------------------------------------------------------------------------
+    def put(self, entry: Entry) -> None:
+        for vectors in (entry.chunk_vectors, entry.unit_vectors):
+            if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+                raise ValueError(f"vectors of shape {vectors.shape} for an index of dimension {self.dim}")
+        self.entries[entry.document.id] = entry
+        self._compiled = None
+
+    def remove(self, doc_id: str) -> bool:
+        found = self.entries.pop(doc_id, None) is not None
+        if found:
+            self._compiled = None
+        return found
+
+    # --- reading -------------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def chunk_count(self) -> int:
+        return sum(len(e.chunk_spans) for e in self.entries.values())
+
+    def document(self, doc_id: str) -> Document | None:
+        entry = self.entries.get(doc_id)
+        return entry.document if entry else None
+
+    @property
+    def compiled(self) -> "Compiled":
+        if self._compiled is None:
+            self._compiled = Compiled(list(self.entries.values()), self.dim, self.exact_below)
+        return self._compiled
+
+    def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(chunk row, cosine) of the ``k`` nearest chunks; [] for an empty index."""
+        return self.compiled.search(query_vector, k)
+
+    # --- disk ----------------------------------------------------------------------------------------------
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        version = max(self.version, latest_version(folder)) + 1
+        final = folder / f"v{version:06d}"
+        staging = folder / f".{final.name}.tmp-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        entries = list(self.entries.values())
+        _write(staging / "documents.jsonl", "".join(
+            json.dumps({"id": e.document.id, "title": e.document.title, "text": e.document.text,
+                        "meta": e.document.meta}, ensure_ascii=False) + "\n" for e in entries).encode("utf-8", "surrogatepass"))
+        arrays = {
+            "chunk_spans": _stack([e.chunk_spans for e in entries], (0, 2), np.int64),
+            "chunk_counts": np.array([len(e.chunk_spans) for e in entries], np.int64),
+            "chunk_vectors": _stack([e.chunk_vectors for e in entries], (0, self.dim), np.float32),
+            "unit_spans": _stack([e.unit_spans for e in entries], (0, 2), np.int64),
+            "unit_counts": np.array([len(e.unit_spans) for e in entries], np.int64),
+            "unit_vectors": _stack([e.unit_vectors for e in entries], (0, self.dim), np.float32),
+        }
+        for name, array in arrays.items():
+            with open(staging / f"{name}.npy", "wb") as handle:
+                np.save(handle, array)
+                handle.flush()
+                os.fsync(handle.fileno())
+        files = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
+        manifest = {"format": FORMAT, "model": self.model, "dim": self.dim, "version": version,
+                    "documents": len(entries), "chunks": int(arrays["chunk_counts"].sum()),
+                    "units": int(arrays["unit_counts"].sum()), "created": time.time(), "files": files}
+        _write(staging / "manifest.json", json.dumps(manifest, indent=1).encode())
+        _fsync_dir(staging)
+        os.replace(staging, final)
+        _write_atomic(folder / CURRENT, final.name.encode())
+        self.version = version
+        _prune(folder, keep=KEEP_VERSIONS)
+        return final
+
+    @classmethod
+    def open(cls, folder: Path, model: str, exact_below: int = 200_000) -> "Index":
+        """The live version of the index in ``folder``, checked against its manifest and the expected model."""
+        pointer = folder / CURRENT
+        if not pointer.exists():
+            raise IndexUnavailable(f"no index in {folder}: build one with: rag ingest seeds/")
+        try:
+            live = folder / pointer.read_text().strip()
+            manifest = json.loads((live / "manifest.json").read_text())
+            for name, digest in manifest["files"].items():
+                if _sha256(live / name) != digest:
+                    raise IndexUnavailable(f"index file {live / name} does not match its checksum: {REBUILD_HINT}")
+            if manifest["format"] != FORMAT:
+                raise IndexUnavailable(f"index format {manifest['format']} is not {FORMAT}: {REBUILD_HINT}")
+            if manifest["model"] != model:
+                raise IndexUnavailable(
+                    f"the index in {folder} was built with model {manifest['model']!r}, not {model!r}: set "
+                    f"RAG_MODEL={manifest['model']} or rebuild it with that model (rag ingest, in a new RAG_INDEX_DIR)")
+            arrays = {name: np.load(live / f"{name}.npy") for name in
+                      ("chunk_spans", "chunk_counts", "chunk_vectors", "unit_spans", "unit_counts", "unit_vectors")}
+            rows = [json.loads(line) for line in (live / "documents.jsonl").read_text("utf-8", "surrogatepass").splitlines()]
+        except IndexUnavailable:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise IndexUnavailable(f"the index in {folder} is unreadable ({error}): {REBUILD_HINT}") from None
+        index = cls(model, int(manifest["dim"]), exact_below)
+        index.version = int(manifest["version"])
+        chunk_ends = np.cumsum(arrays["chunk_counts"])
+        unit_ends = np.cumsum(arrays["unit_counts"])
+        for i, row in enumerate(rows):
+            c0, c1 = (chunk_ends[i - 1] if i else 0), chunk_ends[i]
+            u0, u1 = (unit_ends[i - 1] if i else 0), unit_ends[i]
+            document = Document(row["id"], row["text"], row["title"], row["meta"])
+            index.entries[document.id] = Entry(document, arrays["chunk_spans"][c0:c1], arrays["chunk_vectors"][c0:c1],
+                                               arrays["unit_spans"][u0:u1], arrays["unit_vectors"][u0:u1])
+        return index
+
+
+class Compiled:
+    """All entries laid end to end: row-addressable chunks and units, and the FAISS index over chunks."""
+
+    def __init__(self, entries: list[Entry], dim: int, exact_below: int):
+        self.documents = [e.document for e in entries]
+        doc_of_chunk, doc_of_unit = [], []
+        for i, e in enumerate(entries):
+            doc_of_chunk.extend([i] * len(e.chunk_spans))
+            doc_of_unit.extend([i] * len(e.unit_spans))
+        self.chunk_doc = np.array(doc_of_chunk, np.int64)
+        self.chunk_spans = _stack([e.chunk_spans for e in entries], (0, 2), np.int64)
+        self.unit_doc = np.array(doc_of_unit, np.int64)
+        self.unit_spans = _stack([e.unit_spans for e in entries], (0, 2), np.int64)
+        self.unit_vectors = _stack([e.unit_vectors for e in entries], (0, dim), np.float32)
+        self.chunk_vectors = _stack([e.chunk_vectors for e in entries], (0, dim), np.float32)
+        self.faiss = build_faiss(self.chunk_vectors, exact_below)
+        # units of each chunk: rows [lo, hi) of units of the same document inside the chunk's span
+        unit_keys = self.unit_doc * (1 << 40) + self.unit_spans[:, 0] if len(self.unit_spans) else np.zeros(0, np.int64)
+        self.chunk_unit_lo = np.searchsorted(unit_keys, self.chunk_doc * (1 << 40) + self.chunk_spans[:, 0], "left")
+        self.chunk_unit_hi = np.searchsorted(unit_keys, self.chunk_doc * (1 << 40) + self.chunk_spans[:, 1], "left")
+
+    def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if self.faiss.ntotal == 0 or k <= 0:
+            return []
+        scores, rows = self.faiss.search(np.asarray(query_vector, np.float32).reshape(1, -1), min(k, self.faiss.ntotal))
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+    def chunk(self, row: int) -> Chunk:
+        document = self.documents[self.chunk_doc[row]]
+        start, end = (int(x) for x in self.chunk_spans[row])
+        ordinal = row - int(np.searchsorted(self.chunk_doc, self.chunk_doc[row], "left"))
+        return Chunk(f"{document.id}#{ordinal}", document.id, start, end, document.text[start:end])
+
+    def units_of(self, row: int) -> range:
+        return range(int(self.chunk_unit_lo[row]), int(self.chunk_unit_hi[row]))
+
+
+def build_faiss(vectors: np.ndarray, exact_below: int) -> faiss.Index:
+    """Exact inner product below ``exact_below`` vectors, HNSW above it."""
+    dim = vectors.shape[1]
+    if len(vectors) < exact_below:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, np.float32))
+    return index
+
+
+def latest_version(folder: Path) -> int:
+    versions = [int(p.name[1:]) for p in folder.glob("v[0-9]*") if p.name[1:].isdigit()]
+    return max(versions, default=0)
+
+
+def live_version(folder: Path) -> str | None:
+    try:
+        return (folder / CURRENT).read_text().strip()
+    except OSError:
+        return None
+
+
+def _stack(parts: list[np.ndarray], empty_shape: tuple, dtype) -> np.ndarray:
+    parts = [p for p in parts if len(p)]
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(empty_shape, dtype)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    _write(tmp, data)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _prune(folder: Path, keep: int) -> None:
+    live = live_version(folder)
+    versions = sorted(p for p in folder.glob("v[0-9]*") if p.is_dir())
+    for old in versions[:-keep]:
+        if old.name != live:
+            shutil.rmtree(old, ignore_errors=True)
+    for stale in folder.glob(".v*.tmp-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,278 @@
+"""The question-answering pipeline: ingest → chunk → embed → index, and question → retrieve → fuse → extract."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import extract
+from .chunk import chunk_document, document_units
+from .embed import Embedder, load_embedder
+from .errors import IndexUnavailable, InvalidInput, NotFound
+from .fuse import weighted_fusion
+from .index import Entry, Index, live_version
+from .ingest import read_folder, searchable_text
+from .lexical import LexicalIndex
+from .settings import Settings
+from .types import Answer, Context, Document, Passage, Reply, Span
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 1000
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    chunks: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Retrieval:
+    """Passages best first, with the chunk rows they come from; what extraction starts from."""
+
+    passages: list[Passage]
+    rows: list[int]
+    query_vector: np.ndarray
+
+
+def check_question(question: str) -> str:
+    question = (question or "").strip()
+    if not question:
+        raise InvalidInput("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidInput(f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS} are allowed")
+    return question
+
+
+class Pipeline:
+    """One per process: holds the embedder, the index and its lexical twin; safe to share between threads."""
+
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None,
+                 mode: str = "full"):
+        if mode not in MODES:
+            raise InvalidInput(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self.settings = settings or Settings()
+        self.embedder = embedder or load_embedder(self.settings.model, self.settings.device, self.settings.batch_size)
+        self.mode = mode
+        self._index: Index | None = None
+        self._lexical: tuple[int, LexicalIndex] | None = None
+        self._lock = threading.RLock()
+
+    # --- index lifecycle -----------------------------------------------------------------------------------
+    @property
+    def folder(self) -> Path:
+        return self.settings.index_dir
+
+    @property
+    def index(self) -> Index:
+        """The live index, reloaded when another process has saved a newer version."""
+        with self._lock:
+            live = live_version(self.folder)
+            if self._index is None or (live and live != f"v{self._index.version:06d}"):
+                self._index = Index.open(self.folder, self.embedder.name, self.settings.exact_below)
+            return self._index
+
+    def has_index(self) -> bool:
+        return live_version(self.folder) is not None
+
+    def _writable_index(self) -> Index:
+        if not self.has_index():
+            return Index(self.embedder.name, self.embedder.dim, self.settings.exact_below)
+        return self.index
+
+    # --- writing -------------------------------------------------------------------------------------------
+    def ingest_folder(self, folder: Path, progress: bool = False) -> IngestReport:
+        """Add new and changed articles of ``folder``, drop those whose file is gone; unchanged ones cost nothing."""
+        documents = read_folder(folder)
+        root = str(Path(folder).resolve())
+        return self.ingest(documents, progress=progress, gone_under=root)
+
+    def ingest(self, documents: list[Document], progress: bool = False, gone_under: str | None = None) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        with self._lock:
+            index = self._writable_index()
+            fresh = {d.id: d for d in documents}
+            for doc_id, entry in list(index.entries.items()):
+                path = entry.document.meta.get("path")
+                if gone_under and doc_id not in fresh and path and str(Path(path).resolve()).startswith(gone_under):
+                    index.remove(doc_id)
+                    report.removed.append(doc_id)
+            todo = []
+            for document in fresh.values():
+                old = index.entries.get(document.id)
+                if old and old.document.meta.get("sha256") == document.meta.get("sha256") \
+                        and old.document.title == document.title:
+                    report.unchanged.append(document.id)
+                    continue
+                (report.updated if old else report.added).append(document.id)
+                todo.append(document)
+            for entry in self._embed(todo, index, progress):
+                index.put(entry)
+            if todo or report.removed or not self.has_index():
+                index.save(self.folder)
+            self._index = index
+            report.chunks = index.chunk_count
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _embed(self, documents: list[Document], index: Index, progress: bool) -> list[Entry]:
+        """Entries for the documents; a text already embedded in the document's previous version is not embedded again."""
+        language = "de"
+        plans = []
+        for document in documents:
+            chunks = chunk_document(document, self.settings.chunk_chars, self.settings.chunk_overlap_chars, language)
+            units = document_units(document, language)
+            if not chunks:
+                raise InvalidInput(f"document {document.id!r} has no text outside its boilerplate")
+            plans.append((document, [Span(c.start, c.end) for c in chunks], units))
+        cached: dict[str, np.ndarray] = {}
+        for document in documents:
+            if old := index.entries.get(document.id):
+                text = old.document.text
+                for spans, vectors in ((old.chunk_spans, old.chunk_vectors), (old.unit_spans, old.unit_vectors)):
+                    for (start, end), vector in zip(spans, vectors):
+                        cached[searchable_text(text[start:end])] = vector
+        needed = sorted({searchable_text(d.text[s.start:s.end]) for d, cs, us in plans for s in cs + us} - cached.keys())
+        if needed:
+            vectors = self.embedder.embed_passages(needed, progress=progress)
+            cached.update(zip(needed, vectors))
+        entries = []
+        for document, chunk_spans, unit_spans in plans:
+            def vectors_of(spans: list[Span]) -> np.ndarray:
+                rows = [cached[searchable_text(document.text[s.start:s.end])] for s in spans]
+                return np.array(rows, np.float32).reshape(len(rows), index.dim)
+
+            entries.append(Entry(document, _span_array(chunk_spans), vectors_of(chunk_spans),
+                                 _span_array(unit_spans), vectors_of(unit_spans)))
+        return entries
+
+    def remove(self, doc_id: str) -> None:
+        with self._lock:
+            index = self.index
+            if not index.remove(doc_id):
+                raise NotFound(f"no document with id {doc_id!r}")
+            index.save(self.folder)
+
+    # --- reading -------------------------------------------------------------------------------------------
+    def document(self, doc_id: str) -> Document:
+        document = self.index.document(doc_id)
+        if document is None:
+            raise NotFound(f"no document with id {doc_id!r}")
+        return document
+
+    def _lexical_index(self, index: Index) -> LexicalIndex:
+        compiled = index.compiled
+        if self._lexical is None or self._lexical[0] != id(compiled):
+            texts = [searchable_text(compiled.chunk(row).text) for row in range(len(compiled.chunk_spans))]
+            self._lexical = (id(compiled), LexicalIndex().fit(texts))
+        return self._lexical[1]
+
+    def retrieve(self, question: str, top_k: int | None = None) -> Retrieval:
+        question = check_question(question)
+        top_k = top_k or self.settings.top_k
+        with self._lock:
+            index = self.index
+            compiled = index.compiled
+            lexical = self._lexical_index(index) if self.mode != "dense" else None
+        query_vector = self.embedder.embed_queries([question])[0]
+        pool = max(4 * top_k, 30)
+        runs: dict[str, dict[int, float]] = {}
+        if self.mode != "lexical":
+            runs["dense"] = dict(compiled.search(query_vector, pool))
+        if lexical is not None:
+            runs["lexical"] = dict(lexical.search(question, pool))
+        if self.mode == "full":
+            rows = set(runs["dense"]) | set(runs["lexical"])
+            runs["dense"] = {r: float(compiled.chunk_vectors[r] @ query_vector) for r in rows}
+            runs["sentence"] = {r: _best_unit(compiled, r, query_vector) for r in rows}
+            weights = {"dense": 1.0, "sentence": 1.0, "lexical": 0.6 * lexical.known_fraction(question)}
+            ranked = weighted_fusion(runs, weights)
+        else:
+            (scores,) = runs.values()
+            ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        passages, rows = [], []
+        for rank, (row, score) in enumerate(ranked[:top_k], start=1):
+            chunk = compiled.chunk(row)
+            document = compiled.documents[compiled.chunk_doc[row]]
+            passages.append(Passage(chunk.id, chunk.doc_id, document.title, chunk.text, chunk.start, chunk.end,
+                                    round(float(score), 4), rank))
+            rows.append(row)
+        return Retrieval(passages, rows, query_vector)
+
+    def search(self, question: str, top_k: int | None = None) -> list[Passage]:
+        return self.retrieve(question, top_k).passages
+
+    def ask(self, question: str, top_k: int | None = None, max_answers: int | None = None) -> Reply:
+        started = time.perf_counter()
+        question = check_question(question)
+        max_answers = max_answers or self.settings.max_answers
+        retrieval = self.retrieve(question, top_k)
+        retrieved = time.perf_counter()
+        answers = self._extract(question, retrieval, max_answers)
+        done = time.perf_counter()
+        return Reply(question, answers, retrieval.passages,
+                     {"retrieve": round((retrieved - started) * 1000, 2), "extract": round((done - retrieved) * 1000, 2),
+                      "total": round((done - started) * 1000, 2)})
+
+    def _extract(self, question: str, retrieval: Retrieval, max_answers: int) -> list[Answer]:
+        compiled = self.index.compiled
+        seen: dict[int, int] = {}  # unit row -> position in the passage list
+        for position, row in enumerate(retrieval.rows[: self.settings.answer_passages]):
+            for unit in compiled.units_of(row):
+                seen.setdefault(unit, position)
+        if not seen:
+            return []
+        units = np.fromiter(seen, np.int64)
+        positions = np.fromiter(seen.values(), np.int64)
+        texts = [self._unit_text(compiled, u) for u in units]
+        cosines = compiled.unit_vectors[units] @ retrieval.query_vector
+        passage_scores = np.array([retrieval.passages[p].score for p in positions])
+        features = extract.feature_rows(question, texts, cosines, passage_scores, positions + 1)
+        confidences = extract.confidence(features)
+        answers: list[Answer] = []
+        taken: list[tuple[str, int, int]] = []
+        for i in np.argsort(-confidences, kind="stable"):
+            if len(answers) >= max_answers or confidences[i] < self.settings.min_confidence:
+                break
+            document = compiled.documents[compiled.unit_doc[units[i]]]
+            start, end = (int(x) for x in compiled.unit_spans[units[i]])
+            if any(doc == document.id and start < e and s < end for doc, s, e in taken):
+                continue
+            span = extract.tighten(question, document.text, Span(start, end))
+            context = extract.context_of(document.text, span)
+            passage = retrieval.passages[positions[i]]
+            answers.append(Answer(document.text[span.start:span.end], round(float(confidences[i]), 4), document.id,
+                                  span.start, span.end, passage.id,
+                                  Context(document.text[context.start:context.end], context.start, context.end)))
+            taken.append((document.id, start, end))
+        return answers
+
+    @staticmethod
+    def _unit_text(compiled, unit: int) -> str:
+        document = compiled.documents[compiled.unit_doc[unit]]
+        start, end = compiled.unit_spans[unit]
+        return document.text[start:end]
+
+
+MODES = ("full", "dense", "lexical")
+
+
+def _best_unit(compiled, row: int, query_vector: np.ndarray) -> float:
+    units = compiled.units_of(row)
+    if not len(units):
+        return float(compiled.chunk_vectors[row] @ query_vector)
+    return float((compiled.unit_vectors[units.start:units.stop] @ query_vector).max())
+
+
+def _span_array(spans: list[Span]) -> np.ndarray:
+    return np.array([[s.start, s.end] for s in spans], np.int64).reshape(len(spans), 2)
