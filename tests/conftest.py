@@ -1,0 +1,76 @@
+"""Shared fixtures: the seeds indexed once with the real bundled model, and a deterministic fake embedder."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SHARED = ROOT.parent / "shared"
+SEED_QA = SHARED / "data" / "seed_qa_dev.jsonl"
+XQUAD_DE = SHARED / "data" / "xquad" / "xquad.de.json"
+
+
+class FakeEmbedder:
+    """Bag-of-words hashing embedder: same text, same vector; shared words, higher cosine. No model involved."""
+
+    name = "fake-hash-64"
+    dim = 64
+
+    def warm_up(self) -> None:
+        pass
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                out[row, int(hashlib.md5(word.encode("utf-8", "surrogatepass")).hexdigest(), 16) % self.dim] += 1.0
+            out[row, 0] += 1e-3
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def embed_queries(self, texts):
+        return self._embed(list(texts))
+
+    def embed_passages(self, texts, progress=False):
+        return self._embed(list(texts))
+
+
+@pytest.fixture
+def fake_pipeline(tmp_path) -> Pipeline:
+    """An empty pipeline over a temporary index, with the fake embedder (for tests about something else)."""
+    return Pipeline(Settings(index_dir=tmp_path / "index"), embedder=FakeEmbedder())
+
+
+@pytest.fixture(scope="session")
+def seeded_index_dir(tmp_path_factory) -> Path:
+    """The seeds ingested once per test session with the real bundled model; copy it before writing to it."""
+    folder = tmp_path_factory.mktemp("seeded") / "index"
+    Pipeline(Settings(index_dir=folder)).ingest_folder(SEEDS)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def seeded_pipeline(seeded_index_dir) -> Pipeline:
+    """A read-only pipeline over the seeded index with the real bundled model."""
+    return Pipeline(Settings(index_dir=seeded_index_dir))
+
+
+@pytest.fixture
+def writable_seeded_settings(seeded_index_dir, tmp_path) -> Settings:
+    """Settings over a private copy of the seeded index, for tests that add or delete documents."""
+    folder = tmp_path / "index"
+    shutil.copytree(seeded_index_dir, folder)
+    return Settings(index_dir=folder)
+
+
+@pytest.fixture(scope="session")
+def seed_questions() -> list[dict]:
+    return [json.loads(line) for line in SEED_QA.read_text().splitlines() if line.strip()]
