@@ -104,7 +104,8 @@ class SentenceTransformerEmbedder:
     @property
     def dim(self) -> int:
         self.warm_up()
-        return self._model.get_sentence_embedding_dimension()
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        return dimension()
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         self.warm_up()

@@ -1,0 +1,481 @@
+"""Benchmarks: a SQuAD-format file (index its paragraphs in a temporary folder, ask its questions) and questions
+over the service's own index (``rag eval qa``). Metrics, result rows and the plain-text tables live here; the CLI
+commands in ``rag/cli.py`` only parse options. See docs/benchmarks.md for the JSON layout and the definitions.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import string
+import sys
+import tempfile
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .errors import IndexUnavailable, InvalidInput
+from .settings import Settings
+from .types import Document, reply_to_dict
+
+MODES = ("full", "dense", "lexical")
+TOP_K = 10          # passages asked for per question: enough for MRR@10
+MAX_ANSWER_CHARS = 300  # an answer longer than this never counts as a hit (the contract's limit)
+
+
+# --- loading -----------------------------------------------------------------------------------------------------
+@dataclass
+class Question:
+    id: str
+    question: str
+    doc_id: str                      # the gold paragraph
+    answers: list[str]               # gold answer texts
+    starts: list[int]                # their answer_start offsets into the paragraph
+    original: str = ""               # the question text in the file (before --questions)
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        return [(s, s + len(a)) for a, s in zip(self.answers, self.starts)]
+
+
+@dataclass
+class SquadSet:
+    documents: list[Document]
+    questions: list[Question]
+    replaced: int = 0                # question texts replaced from a --questions file
+    missing: list[str] = field(default_factory=list)  # question ids the --questions file has no text for
+
+
+def _read_json(path: Path):
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such file")
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"{path}: not UTF-8 (byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such file")
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"{path}: not UTF-8 (byte {error.start})") from None
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InvalidInput(f"{path}, line {number}: not valid JSON ({error.msg})") from None
+        if not isinstance(row, dict):
+            raise InvalidInput(f"{path}, line {number}: expected a JSON object, got {type(row).__name__}")
+        rows.append(row)
+    if not rows:
+        raise InvalidInput(f"{path}: no questions in the file")
+    return rows
+
+
+def _squad_articles(path: Path) -> list[dict]:
+    data = _read_json(path)
+    articles = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(articles, list) or not articles:
+        raise InvalidInput(f"{path}: not a SQuAD-format file (expected an object with a non-empty \"data\" list)")
+    for n, article in enumerate(articles):
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+            raise InvalidInput(f"{path}: not a SQuAD-format file (data[{n}] has no \"paragraphs\" list)")
+    return articles
+
+
+def load_squad(path: Path, limit: int | None = None) -> SquadSet:
+    """One Document per paragraph (id ``"{title}/{i}"``) and its questions; ``limit``: the first N paragraphs."""
+    from .ingest import make_document
+
+    path = Path(path)
+    documents, questions, seen = [], [], set()
+    for n, article in enumerate(_squad_articles(path)):
+        title = str(article.get("title") or f"article{n}").strip()
+        for i, paragraph in enumerate(article["paragraphs"]):
+            if limit is not None and len(documents) >= limit:
+                break
+            where = f"{path}: data[{n}].paragraphs[{i}]"
+            context = paragraph.get("context") if isinstance(paragraph, dict) else None
+            if not isinstance(context, str) or not context.strip():
+                raise InvalidInput(f"{where} has no \"context\" text")
+            doc_id = f"{title}/{i}"
+            documents.append(make_document(doc_id, context, title=title.replace("_", " ")))
+            for qa in paragraph.get("qas") or []:
+                try:
+                    qid, text = str(qa["id"]), str(qa["question"])
+                    answers = [str(a["text"]) for a in qa.get("answers") or []]
+                    starts = [int(a["answer_start"]) for a in qa.get("answers") or []]
+                except (KeyError, TypeError, ValueError) as error:
+                    raise InvalidInput(f"{where}: a question without {error} (needs id, question, "
+                                       f"answers with text and answer_start)") from None
+                if qid in seen:
+                    raise InvalidInput(f"{path}: question id {qid!r} appears twice")
+                seen.add(qid)
+                questions.append(Question(qid, text, doc_id, answers, starts, original=text))
+    if not documents:
+        raise InvalidInput(f"{path}: no paragraphs")
+    if not questions:
+        raise InvalidInput(f"{path}: no questions")
+    return SquadSet(documents, questions)
+
+
+def read_questions(path: Path) -> dict[str, str]:
+    """A questions file: lines ``{"id": …, "question": …}`` → {id: question}."""
+    out = {}
+    for number, row in enumerate(_read_jsonl(path), start=1):
+        if not isinstance(row.get("id"), (str, int)) or not isinstance(row.get("question"), str) \
+                or not row["question"].strip():
+            raise InvalidInput(f"{path}: question {number} needs \"id\" and a non-empty \"question\"")
+        out[str(row["id"])] = row["question"]
+    return out
+
+
+def replace_questions(squad: SquadSet, texts: dict[str, str], source: Path | str = "--questions") -> SquadSet:
+    """Question texts replaced by id; a question the file lacks keeps its text and is listed in ``missing``."""
+    replaced, missing = 0, []
+    for q in squad.questions:
+        if q.id in texts:
+            q.question = texts[q.id]
+            replaced += 1
+        else:
+            missing.append(q.id)
+    if not replaced:
+        raise InvalidInput(f"{source}: none of its question ids occur in the SQuAD file")
+    squad.replaced, squad.missing = replaced, missing
+    return squad
+
+
+def write_questions(squad_path: Path, out) -> int:
+    """Write the questions of a SQuAD file as ``{"id", "question"}`` lines to ``out`` (a path or a text stream)."""
+    rows = []
+    for article in _squad_articles(Path(squad_path)):
+        for paragraph in article["paragraphs"]:
+            for qa in (paragraph.get("qas") or []) if isinstance(paragraph, dict) else []:
+                if not isinstance(qa, dict) or "id" not in qa or not isinstance(qa.get("question"), str):
+                    raise InvalidInput(f"{squad_path}: a question without id or question text")
+                rows.append(json.dumps({"id": str(qa["id"]), "question": qa["question"]}, ensure_ascii=False))
+    text = "".join(r + "\n" for r in rows)
+    if hasattr(out, "write"):
+        out.write(text)
+    else:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text, encoding="utf-8")
+    return len(rows)
+
+
+# --- metrics -----------------------------------------------------------------------------------------------------
+# SQuAD v1.1 normalisation (lower case, no punctuation, no articles, single spaces), with the German articles
+# (der/die/das/den/dem/des, ein/eine/einen/einem/einer/eines) removed as well as the English ones (a/an/the).
+# Punctuation is every Unicode P* character (so „“ « » – … count too), not only string.punctuation.
+ARTICLES = re.compile(r"\b(a|an|the|der|die|das|den|dem|des|ein|eine|einen|einem|einer|eines)\b", re.UNICODE)
+
+
+def normalize_answer(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = "".join(" " if unicodedata.category(c).startswith("P") or c in string.punctuation else c for c in text)
+    text = ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, golds: Iterable[str]) -> float:
+    p = normalize_answer(prediction)
+    return float(any(p == normalize_answer(g) for g in golds))
+
+
+def _f1(prediction: str, gold: str) -> float:
+    p, g = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    if not p or not g:
+        return float(p == g)
+    common = sum((Counter(p) & Counter(g)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def f1_score(prediction: str, golds: Iterable[str]) -> float:
+    """SQuAD token F1: the best over the gold answers."""
+    return max((_f1(prediction, g) for g in golds), default=0.0)
+
+
+def doc_rank(doc_ids: Iterable[str], gold: str | Iterable[str]) -> int | None:
+    """1-based rank of the first gold document among the passages' doc ids, duplicates removed in order."""
+    golds = {gold} if isinstance(gold, str) else set(gold)
+    seen: list[str] = []
+    for doc_id in doc_ids:
+        if doc_id in seen:
+            continue
+        seen.append(doc_id)
+        if doc_id in golds:
+            return len(seen)
+    return None
+
+
+def reciprocal_rank(rank: int | None, cutoff: int = 10) -> float:
+    return 1.0 / rank if rank is not None and rank <= cutoff else 0.0
+
+
+def covers(start: int, end: int, spans: Iterable[tuple[int, int]], max_chars: int = MAX_ANSWER_CHARS) -> bool:
+    """The extract [start, end) holds a whole gold span and is no longer than ``max_chars``."""
+    if end - start > max_chars or end <= start:
+        return False
+    return any(start <= s and e <= end for s, e in spans)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default), q in [0, 100]."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+# --- running -----------------------------------------------------------------------------------------------------
+def _progress(total: int, label: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="q", file=sys.stderr, disable=not enabled, leave=False,
+                dynamic_ncols=True)
+
+
+def _check_modes(modes: Iterable[str] | None) -> list[str]:
+    modes = list(dict.fromkeys(modes or MODES))
+    for mode in modes:
+        if mode not in MODES:
+            raise InvalidInput(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    return modes
+
+
+def _latency(values: list[float]) -> dict:
+    return {"latency_p50_ms": round(percentile(values, 50), 2), "latency_p95_ms": round(percentile(values, 95), 2)}
+
+
+def squad_eval(path: Path, modes: Iterable[str] | None = None, questions_path: Path | None = None,
+               limit: int | None = None, settings: Settings | None = None, embedder=None,
+               progress: bool = True) -> dict:
+    """Index the paragraphs of a SQuAD file once in a temporary folder, then ask every question in every mode.
+
+    Returns ``{"metrics": {mode: {...}}, "results": [...], "run": {...}}`` (see docs/benchmarks.md).
+    """
+    from .embed import load_embedder
+    from .pipeline import Pipeline
+
+    modes = _check_modes(modes)
+    squad = load_squad(path, limit)
+    if questions_path is not None:
+        replace_questions(squad, read_questions(questions_path), questions_path)
+    base = settings or Settings()
+    embedder = embedder or load_embedder(base.model, base.device, base.batch_size)
+    metrics, results = {}, []
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as folder:
+        settings = base.model_copy(update={"index_dir": Path(folder) / "index"})
+        started = time.perf_counter()
+        embedder.warm_up()
+        report = Pipeline(settings, embedder=embedder, mode="full").ingest(squad.documents, progress=progress)
+        ingest_seconds = time.perf_counter() - started
+        ingest = {"documents": len(squad.documents), "chunks": report.chunks,
+                  "ingest_s": round(ingest_seconds, 2),
+                  "chunks_per_s": round(report.chunks / ingest_seconds, 1) if ingest_seconds else None}
+        for mode in modes:
+            pipeline = Pipeline(settings, embedder=embedder, mode=mode)
+            rows = []
+            with _progress(len(squad.questions), f"{mode:>7}", progress) as bar:
+                for q in squad.questions:
+                    rows.append(_squad_result(pipeline, q, mode))
+                    bar.update()
+            metrics[mode] = {**_squad_metrics(rows), **ingest}
+            results.extend(rows)
+    run = {"file": str(path), "questions_file": str(questions_path) if questions_path else None,
+           "limit": limit, "modes": modes, "top_k": TOP_K, "model": embedder.name,
+           "paragraphs": len(squad.documents), "questions": len(squad.questions),
+           "questions_replaced": squad.replaced if questions_path else None,
+           "questions_missing": len(squad.missing) if questions_path else None}
+    return {"metrics": metrics, "results": results, "run": run}
+
+
+def _timed_ask(pipeline, question: str):
+    started = time.perf_counter()
+    reply = pipeline.ask(question, TOP_K)
+    wall = (time.perf_counter() - started) * 1000
+    return reply, float(reply.timings_ms.get("total", wall))
+
+
+def _squad_result(pipeline, q: Question, mode: str) -> dict:
+    reply, latency = _timed_ask(pipeline, q.question)
+    rank = doc_rank((p.doc_id for p in reply.passages), q.doc_id)
+    top = reply.answers[0] if reply.answers else None
+    hit = bool(top and top.doc_id == q.doc_id and covers(top.start, top.end, q.spans))
+    answer_text = top.text if top else ""
+    return {"mode": mode, "id": q.id, **_reply_fields(reply),
+            "gold": {"doc_id": q.doc_id, "answers": q.answers, "answer_starts": q.starts},
+            "rank": rank, "hit": hit,
+            "em": exact_match(answer_text, q.answers) if top else 0.0,
+            "f1": round(f1_score(answer_text, q.answers), 4) if top else 0.0,
+            "answer_chars": (top.end - top.start) if top else None,
+            "latency_ms": round(latency, 2)}
+
+
+def _reply_fields(reply) -> dict:
+    d = reply_to_dict(reply)
+    return {"question": d["question"], "no_answer": d["no_answer"], "answers": d["answers"],
+            "passages": d["passages"], "timings_ms": d["timings_ms"]}
+
+
+def _squad_metrics(rows: list[dict]) -> dict:
+    ranks = [r["rank"] for r in rows]
+    return {
+        "questions": len(rows),
+        "recall_at_1": _mean([float(r is not None and r <= 1) for r in ranks]),
+        "recall_at_5": _mean([float(r is not None and r <= 5) for r in ranks]),
+        "mrr_at_10": _mean([reciprocal_rank(r, 10) for r in ranks]),
+        "answer_hit_at_1": _mean([float(r["hit"]) for r in rows]),
+        "exact_match": _mean([r["em"] for r in rows]),
+        "f1": _mean([r["f1"] for r in rows]),
+        "no_answer_rate": _mean([float(r["no_answer"]) for r in rows]),
+        **_latency([r["latency_ms"] for r in rows]),
+    }
+
+
+def qa_eval(path: Path, modes: Iterable[str] | None = None, settings: Settings | None = None, embedder=None,
+            progress: bool = True) -> dict:
+    """Questions (``{"id","question","doc_ids","answers","answerable"}`` lines) over the service's own index."""
+    from .pipeline import Pipeline
+
+    modes = _check_modes(modes)
+    questions = []
+    for number, row in enumerate(_read_jsonl(path), start=1):
+        if not isinstance(row.get("question"), str) or not row["question"].strip():
+            raise InvalidInput(f"{path}: question {number} has no \"question\" text")
+        answerable = bool(row.get("answerable", True))
+        doc_ids, answers = row.get("doc_ids") or [], row.get("answers") or []
+        if not isinstance(doc_ids, list) or not isinstance(answers, list):
+            raise InvalidInput(f"{path}: question {number}: \"doc_ids\" and \"answers\" must be lists")
+        if answerable and (not doc_ids or not answers):
+            raise InvalidInput(f"{path}: question {number} is answerable but lacks \"doc_ids\" or \"answers\"")
+        questions.append({"id": str(row.get("id", number)), "question": row["question"],
+                          "doc_ids": [str(d) for d in doc_ids], "answers": [str(a) for a in answers],
+                          "answerable": answerable})
+    settings = settings or Settings()
+    first = Pipeline(settings, embedder=embedder, mode=modes[0])
+    if not first.has_index():
+        raise IndexUnavailable(f"no index in {settings.index_dir}: build it first with `rag ingest`")
+    embedder = first.embedder
+    metrics, results = {}, []
+    for mode in modes:
+        pipeline = first if mode == modes[0] else Pipeline(settings, embedder=embedder, mode=mode)
+        rows = []
+        with _progress(len(questions), f"{mode:>7}", progress) as bar:
+            for q in questions:
+                rows.append(_qa_result(pipeline, q, mode))
+                bar.update()
+        metrics[mode] = _qa_metrics(rows)
+        results.extend(rows)
+    run = {"file": str(path), "index_dir": str(settings.index_dir), "modes": modes, "top_k": TOP_K,
+           "model": embedder.name, "questions": len(questions)}
+    return {"metrics": metrics, "results": results, "run": run}
+
+
+def _qa_result(pipeline, q: dict, mode: str) -> dict:
+    reply, latency = _timed_ask(pipeline, q["question"])
+    top = reply.answers[0] if reply.answers else None
+    if q["answerable"]:
+        correct = bool(top and top.doc_id in q["doc_ids"]
+                       and any(a.lower() in top.text.lower() for a in q["answers"]))
+    else:
+        correct = reply.no_answer
+    rank = doc_rank((p.doc_id for p in reply.passages), q["doc_ids"]) if q["doc_ids"] else None
+    return {"mode": mode, "id": q["id"], **_reply_fields(reply),
+            "gold": {"doc_ids": q["doc_ids"], "answers": q["answers"], "answerable": q["answerable"]},
+            "correct": correct, "rank": rank, "latency_ms": round(latency, 2)}
+
+
+def _qa_metrics(rows: list[dict]) -> dict:
+    answerable = [r for r in rows if r["gold"]["answerable"]]
+    unanswerable = [r for r in rows if not r["gold"]["answerable"]]
+    ranks = [r["rank"] for r in answerable]
+    return {
+        "questions": len(rows),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "accuracy": _mean([float(r["correct"]) for r in rows]),
+        "answerable_accuracy": _mean([float(r["correct"]) for r in answerable]),
+        "unanswerable_accuracy": _mean([float(r["correct"]) for r in unanswerable]),
+        "recall_at_1": _mean([float(r is not None and r <= 1) for r in ranks]),
+        "mrr_at_10": _mean([reciprocal_rank(r, 10) for r in ranks]),
+        "no_answer_rate": _mean([float(r["no_answer"]) for r in rows]),
+        **_latency([r["latency_ms"] for r in rows]),
+    }
+
+
+# --- output ------------------------------------------------------------------------------------------------------
+SQUAD_COLUMNS = [("R@1", "recall_at_1"), ("R@5", "recall_at_5"), ("MRR@10", "mrr_at_10"),
+                 ("hit@1", "answer_hit_at_1"), ("EM", "exact_match"), ("F1", "f1"), ("no-ans", "no_answer_rate"),
+                 ("p50 ms", "latency_p50_ms"), ("p95 ms", "latency_p95_ms"), ("ingest s", "ingest_s")]
+QA_COLUMNS = [("acc", "accuracy"), ("answerable", "answerable_accuracy"), ("unanswerable", "unanswerable_accuracy"),
+              ("R@1", "recall_at_1"), ("MRR@10", "mrr_at_10"), ("no-ans", "no_answer_rate"),
+              ("p50 ms", "latency_p50_ms"), ("p95 ms", "latency_p95_ms")]
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) <= 1 else f"{value:.1f}"
+    return str(value)
+
+
+def table(metrics: dict[str, dict], columns: list[tuple[str, str]], markdown: bool = False) -> str:
+    """Modes as rows, metrics as columns; plain aligned text, or a Markdown table."""
+    header = ["mode"] + [name for name, _ in columns]
+    body = [[mode] + [_cell(values.get(key)) for _, key in columns] for mode, values in metrics.items()]
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(columns)) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        return "\n".join(lines)
+    widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]
+    fmt = lambda row: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    return "\n".join([fmt(header)] + [fmt(row) for row in body])
+
+
+def squad_summary(outcome: dict) -> str:
+    run = outcome["run"]
+    first = next(iter(outcome["metrics"].values()))
+    lines = [f"{run['file']}: {run['paragraphs']} paragraphs ({first['chunks']} chunks, ingested in "
+             f"{first['ingest_s']:.1f} s, {first['chunks_per_s']} chunks/s), {run['questions']} questions"]
+    if run.get("questions_file"):
+        lines.append(f"questions from {run['questions_file']}: {run['questions_replaced']} replaced, "
+                     f"{run['questions_missing']} kept in the original language")
+    lines += ["", table(outcome["metrics"], SQUAD_COLUMNS)]
+    return "\n".join(lines)
+
+
+def qa_summary(outcome: dict) -> str:
+    run = outcome["run"]
+    first = next(iter(outcome["metrics"].values()))
+    return "\n".join([f"{run['file']} over {run['index_dir']}: {run['questions']} questions "
+                      f"({first['answerable']} answerable, {first['unanswerable']} unanswerable)", "",
+                      table(outcome["metrics"], QA_COLUMNS)])
+
+
+def as_json_object(outcome: dict) -> dict:
+    """The --json object: ``metrics`` keyed by mode, ``results`` one row per (mode, question), and ``run``."""
+    return {"metrics": outcome["metrics"], "results": outcome["results"], "run": outcome["run"]}

@@ -1,0 +1,95 @@
+"""End to end on the seed articles with the real bundled model."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import cli
+
+LAWROW = "What did Lawrow say about an alliance?"
+
+
+def assert_exact(pipeline, reply):
+    for passage in reply.passages:
+        assert pipeline.document(passage.doc_id).text[passage.start:passage.end] == passage.text
+    for answer in reply.answers:
+        text = pipeline.document(answer.doc_id).text
+        assert text[answer.start:answer.end] == answer.text
+        assert text[answer.context.start:answer.context.end] == answer.context.text
+        assert len(answer.text) <= 300 and 0.0 <= answer.score <= 1.0
+
+
+def test_lawrow_question_cites_his_speech(seeded_pipeline):
+    reply = seeded_pipeline.ask(LAWROW)
+    assert not reply.no_answer
+    top = reply.answers[0]
+    assert top.doc_id == "000_4cb28fa25178b61e"
+    assert "Allianz" in top.text or "Bündnis" in top.text
+    assert_exact(seeded_pipeline, reply)
+
+
+def test_every_seed_question(seeded_pipeline, seed_questions):
+    wrong = []
+    for item in seed_questions:
+        reply = seeded_pipeline.ask(item["question"])
+        assert_exact(seeded_pipeline, reply)
+        if not item["answerable"]:
+            ok = reply.no_answer
+        else:
+            top = reply.answers[0] if reply.answers else None
+            ok = bool(top) and top.doc_id in item["doc_ids"] and any(
+                expected.lower() in top.text.lower() for expected in item["answers"])
+        if not ok:
+            wrong.append((item["id"], [(a.doc_id, a.text[:80], a.score) for a in reply.answers[:1]]))
+    assert not wrong
+
+
+def test_several_answers_come_from_different_places(seeded_pipeline):
+    reply = seeded_pipeline.ask("Was sagte Lawrow über ein Bündnis mit China?", max_answers=3)
+    spans = [(a.doc_id, a.start, a.end) for a in reply.answers]
+    assert len(spans) == len(set(spans))
+    for (d1, s1, e1) in spans:
+        assert sum(1 for (d2, s2, e2) in spans if d1 == d2 and s1 < e2 and s2 < e1) == 1
+
+
+@pytest.fixture
+def runner(seeded_index_dir, monkeypatch):
+    monkeypatch.setenv("RAG_INDEX_DIR", str(seeded_index_dir))
+    return CliRunner()
+
+
+def test_cli_ask_json_is_the_contract_reply(runner):
+    result = runner.invoke(cli, ["ask", LAWROW, "--json"])
+    assert result.exit_code == 0, result.output
+    reply = json.loads(result.output)
+    assert set(reply) >= {"question", "no_answer", "answers", "passages", "timings_ms"}
+    answer = reply["answers"][0]
+    assert set(answer) >= {"text", "score", "doc_id", "start", "end", "passage_id", "context"}
+    assert set(reply["passages"][0]) >= {"id", "doc_id", "title", "text", "start", "end", "score", "rank"}
+    assert [p["rank"] for p in reply["passages"]] == list(range(1, len(reply["passages"]) + 1))
+
+
+def test_cli_ask_prints_answer_and_passages(runner):
+    result = runner.invoke(cli, ["ask", "Wer traf Putin im Februar 2023 in Moskau?"])
+    assert result.exit_code == 0 and "004_436c9eb40a421347" in result.output and "Passages:" in result.output
+
+
+def test_cli_errors_are_messages_not_tracebacks(runner, tmp_path, monkeypatch):
+    result = runner.invoke(cli, ["ask", "   "])
+    assert result.exit_code == 1 and "question is empty" in result.output and "Traceback" not in result.output
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "none"))
+    result = runner.invoke(cli, ["ask", "Wer?"])
+    assert result.exit_code == 1 and "rag ingest" in result.output
+    result = runner.invoke(cli, ["ingest", str(tmp_path / "missing")])
+    assert result.exit_code == 1 and "not a folder" in result.output
+
+
+def test_cli_ingest_reports_counts(tmp_path, monkeypatch):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Moskau setzte den New-Start-Vertrag aus.", "utf-8")
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    first = CliRunner().invoke(cli, ["ingest", str(folder)])
+    assert first.exit_code == 0 and "1 added" in first.output
+    again = CliRunner().invoke(cli, ["ingest", str(folder)])
+    assert "1 unchanged" in again.output

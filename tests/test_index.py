@@ -1,0 +1,82 @@
+import json
+
+import numpy as np
+import pytest
+
+from rag.errors import IndexUnavailable
+from rag.index import CURRENT, Entry, Index
+from rag.ingest import make_document
+
+
+def entry(doc_id: str, text: str, dim: int = 8, seed: int = 0) -> Entry:
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(2, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    half = len(text) // 2
+    spans = np.array([[0, half], [half, len(text)]])
+    return Entry(make_document(doc_id, text), spans, vectors, spans.copy(), vectors.copy())
+
+
+def test_empty_index_searches_to_nothing():
+    assert Index("m", 8).search(np.ones(8, np.float32), 5) == []
+
+
+def test_roundtrip_keeps_documents_spans_and_vectors(tmp_path):
+    index = Index("m", 8)
+    index.put(entry("a", "Erster Text über Peking.", seed=1))
+    index.put(entry("b", "Zweiter Text über Moskau.", seed=2))
+    index.save(tmp_path)
+    loaded = Index.open(tmp_path, "m")
+    assert sorted(loaded.entries) == ["a", "b"]
+    query = index.entries["b"].chunk_vectors[1]
+    row, score = loaded.search(query, 1)[0]
+    assert loaded.compiled.chunk(row).id == "b#1" and score == pytest.approx(1.0, abs=1e-5)
+    chunk = loaded.compiled.chunk(row)
+    assert loaded.document("b").text[chunk.start:chunk.end] == chunk.text
+
+
+def test_another_model_is_a_clear_error(tmp_path):
+    index = Index("model-a", 8)
+    index.put(entry("a", "Text eins."))
+    index.save(tmp_path)
+    with pytest.raises(IndexUnavailable, match="built with model 'model-a'"):
+        Index.open(tmp_path, "model-b")
+
+
+def test_missing_index_says_how_to_build_one(tmp_path):
+    with pytest.raises(IndexUnavailable, match="rag ingest"):
+        Index.open(tmp_path / "nothing", "m")
+
+
+def test_a_damaged_file_fails_its_checksum(tmp_path):
+    index = Index("m", 8)
+    index.put(entry("a", "Text eins."))
+    live = index.save(tmp_path)
+    with open(live / "unit_vectors.npy", "r+b") as handle:
+        handle.seek(-4, 2)
+        handle.write(b"\x00\x01\x02\x03")
+    with pytest.raises(IndexUnavailable, match="checksum"):
+        Index.open(tmp_path, "m")
+
+
+def test_an_unfinished_save_leaves_the_previous_version_live(tmp_path):
+    index = Index("m", 8)
+    index.put(entry("a", "Text eins."))
+    first = index.save(tmp_path)
+    (tmp_path / ".v000002.tmp-999999").mkdir()  # what a crash mid-write leaves behind
+    (tmp_path / ".v000002.tmp-999999" / "documents.jsonl").write_text("{broken")
+    assert (tmp_path / CURRENT).read_text() == first.name
+    assert list(Index.open(tmp_path, "m").entries) == ["a"]
+    index.put(entry("b", "Text zwei."))
+    second = index.save(tmp_path)
+    assert json.loads((second / "manifest.json").read_text())["documents"] == 2
+    assert not (tmp_path / ".v000002.tmp-999999").exists()
+
+
+def test_removing_and_replacing_documents(tmp_path):
+    index = Index("m", 8)
+    index.put(entry("a", "Text eins."))
+    index.put(entry("a", "Ganz anderer Text.", seed=3))
+    assert len(index) == 1 and index.document("a").text == "Ganz anderer Text."
+    assert index.remove("a") and not index.remove("a")
+    assert index.search(np.ones(8, np.float32), 3) == []

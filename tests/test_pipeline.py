@@ -1,0 +1,88 @@
+"""The pipeline's bookkeeping, with the fake embedder (the real model is exercised in test_e2e.py)."""
+import pytest
+
+from rag.errors import InvalidInput, NotFound
+from rag.ingest import make_document
+from rag.pipeline import Pipeline
+
+from .conftest import FakeEmbedder
+
+
+class CountingEmbedder(FakeEmbedder):
+    def __init__(self):
+        self.embedded = 0
+
+    def embed_passages(self, texts, progress=False):
+        self.embedded += len(texts)
+        return super().embed_passages(texts)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Putin traf Xi in Peking. Sie tranken Tee.\n\nDann reiste Putin nach Harbin.", "utf-8")
+    (folder / "b.md").write_text("# Lawrow\n\nLawrow sprach über ein Bündnis mit China.", "utf-8")
+    return folder
+
+
+def test_reingest_is_incremental(tmp_path, corpus):
+    embedder = CountingEmbedder()
+    pipeline = Pipeline(settings=None, embedder=embedder)
+    pipeline.settings.index_dir = tmp_path / "index"
+    first = pipeline.ingest_folder(corpus)
+    assert sorted(first.added) == ["a", "b"] and embedder.embedded > 0
+
+    embedder.embedded = 0
+    again = pipeline.ingest_folder(corpus)
+    assert sorted(again.unchanged) == ["a", "b"] and embedder.embedded == 0
+
+    (corpus / "a.txt").write_text("Putin traf Xi in Peking. Sie tranken Tee.\n\nDann reiste Putin nach Wladiwostok.")
+    changed = pipeline.ingest_folder(corpus)
+    assert changed.updated == ["a"]
+    assert 0 < embedder.embedded <= 3  # only the new sentence and the chunks that contain it
+
+    (corpus / "b.md").unlink()
+    removed = pipeline.ingest_folder(corpus)
+    assert removed.removed == ["b"]
+    reopened = Pipeline(pipeline.settings, embedder=FakeEmbedder())
+    assert sorted(reopened.index.entries) == ["a"]
+    assert "Wladiwostok" in reopened.document("a").text
+
+
+def test_posted_documents_survive_folder_ingests(fake_pipeline, corpus):
+    fake_pipeline.ingest([make_document("posted", "Ein Text, der über HTTP kam.")])
+    fake_pipeline.ingest_folder(corpus)
+    assert "posted" in fake_pipeline.index.entries
+
+
+def test_questions_are_checked(fake_pipeline, corpus):
+    fake_pipeline.ingest_folder(corpus)
+    for bad in ["", "   ", "x" * 1001]:
+        with pytest.raises(InvalidInput):
+            fake_pipeline.ask(bad)
+
+
+def test_remove_unknown_is_not_found(fake_pipeline, corpus):
+    fake_pipeline.ingest_folder(corpus)
+    with pytest.raises(NotFound):
+        fake_pipeline.remove("nope")
+    with pytest.raises(NotFound):
+        fake_pipeline.document("nope")
+
+
+def test_every_returned_span_is_exact(fake_pipeline, corpus):
+    fake_pipeline.ingest_folder(corpus)
+    reply = fake_pipeline.ask("Wohin reiste Putin?", top_k=5, max_answers=5)
+    for passage in reply.passages:
+        assert fake_pipeline.document(passage.doc_id).text[passage.start:passage.end] == passage.text
+    for answer in reply.answers:
+        text = fake_pipeline.document(answer.doc_id).text
+        assert text[answer.start:answer.end] == answer.text
+        assert text[answer.context.start:answer.context.end] == answer.context.text
+        assert answer.context.start <= answer.start and answer.end <= answer.context.end
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(InvalidInput, match="mode"):
+        Pipeline(embedder=FakeEmbedder(), mode="magic")
