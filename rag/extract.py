@@ -36,7 +36,9 @@ DATE = re.compile(r"\b(\d{1,2}\.\s?(\d{1,2}\.|Januar|Februar|März|April|Mai|Jun
 NUMBER = re.compile(r"\d|\b(zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|hundert|tausend|Million\w*|"
                     r"Milliard\w*|Dutzend)\b", re.I)
 QUOTE = re.compile(r"„([^“”\"]{8,}?)[“”\"]|\"([^\"]{8,}?)\"|«\s?([^»]{8,}?)\s?»|“([^”]{8,}?)”")
-FEATURES = ("cosine", "cosine_gap", "passage_score", "first_passage", "overlap", "type_match", "bias")
+FEATURES = ("cosine", "cosine_gap", "cosine_rank", "passage_score", "passage_rank", "overlap", "overlap_lexical",
+            "neighbour_overlap", "type_match", "is_sentence", "log_length", "bias")
+SENTENCE_END = re.compile(r"[.!?…][\"“”»)]*$")
 
 
 def question_types(question: str) -> set[str]:
@@ -59,30 +61,56 @@ def overlap(question_terms: set[str], text: str) -> float:
     return len(question_terms & set(terms(text))) / len(question_terms)
 
 
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """A logistic ranker over FEATURES and a Platt calibration of its logit: P(the answer is right)."""
+
+    weights: np.ndarray
+    scale: float = 1.0
+    shift: float = 0.0
+    threshold: float = 0.5
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> "ConfidenceModel":
+        data = json.loads(path.read_text())
+        calibration = data.get("calibration", {})
+        return cls(np.array([data["weights"].get(name, 0.0) for name in FEATURES], float),
+                   calibration.get("scale", 1.0), calibration.get("shift", 0.0), data.get("threshold", 0.5))
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        return features @ self.weights
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.scale * self.logits(features) + self.shift)))
+
+
 @lru_cache(maxsize=None)
-def _weights(path: Path = WEIGHTS_FILE) -> np.ndarray:
-    data = json.loads(path.read_text())
-    return np.array([data["weights"][name] for name in FEATURES], float)
+def default_model() -> ConfidenceModel:
+    return ConfidenceModel.load()
 
 
-def confidence(features: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """P(answer is right) for each row of features, from the logistic model."""
-    weights = _weights() if weights is None else weights
-    return 1.0 / (1.0 + np.exp(-(features @ weights)))
+def confidence(features: np.ndarray, model: ConfidenceModel | None = None) -> np.ndarray:
+    """P(answer is right) for each row of features."""
+    return (model or default_model())(features)
 
 
-def feature_rows(question: str, unit_texts: list[str], cosines: np.ndarray, passage_scores: np.ndarray,
-                 passage_ranks: np.ndarray) -> np.ndarray:
+def feature_rows(question: str, unit_texts: list[str], neighbour_texts: list[str], cosines: np.ndarray,
+                 passage_scores: np.ndarray, passage_ranks: np.ndarray, lexical_fit: float) -> np.ndarray:
     """One row of FEATURES per candidate unit."""
     types = question_types(question)
     question_terms = set(terms(question))
+    order = np.argsort(-cosines, kind="stable")
+    cosine_rank = np.empty(len(cosines))
+    cosine_rank[order] = np.arange(1, len(cosines) + 1)
     best = cosines.max(initial=0.0)
     second = np.sort(cosines)[-2] if len(cosines) > 1 else best
     rows = []
-    for text, cosine, passage_score, rank in zip(unit_texts, cosines, passage_scores, passage_ranks):
-        gap = cosine - (second if cosine >= best else best)
-        rows.append([cosine, gap, passage_score, float(rank == 1), overlap(question_terms, text),
-                     type_match(types, text), 1.0])
+    for i, text in enumerate(unit_texts):
+        gap = cosines[i] - (second if cosines[i] >= best else best)
+        shared = overlap(question_terms, text)
+        rows.append([cosines[i], gap, 1.0 / cosine_rank[i], passage_scores[i], 1.0 / passage_ranks[i], shared,
+                     shared * lexical_fit, overlap(question_terms, neighbour_texts[i]), type_match(types, text),
+                     float(bool(SENTENCE_END.search(text))), math.log(max(len(text), 1)), 1.0])
     return np.array(rows, float).reshape(len(rows), len(FEATURES))
 
 
@@ -111,8 +139,3 @@ def context_of(text: str, span: Span, limit: int = 600) -> Span:
         cut = text.rfind(" ", span.end, span.end + room)
         end = cut if cut >= 0 else span.end
     return Span(start, end)
-
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))

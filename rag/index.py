@@ -50,6 +50,13 @@ class Index:
         self._compiled = None
 
     # --- writing -------------------------------------------------------------------------------------------
+    def copy(self) -> "Index":
+        """A shallow copy whose document set can change without touching this one (entries are never mutated)."""
+        twin = Index(self.model, self.dim, self.exact_below)
+        twin.entries = dict(self.entries)
+        twin.version = self.version
+        return twin
+
     def put(self, entry: Entry) -> None:
         for vectors in (entry.chunk_vectors, entry.unit_vectors):
             if vectors.ndim != 2 or vectors.shape[1] != self.dim:

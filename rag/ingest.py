@@ -18,6 +18,7 @@ from .types import Document, Span
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md")
+COMPUTED_META = ("boilerplate", "sha256")  # derived from the text; a caller's values for them are ignored
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 _MONTHS = ("Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
@@ -111,8 +112,8 @@ def make_document(doc_id: str, text: str, title: str | None = None, meta: dict |
     if not text.strip():
         raise InvalidInput(f"document {doc_id!r} has no text")
     found = analyse(text)
-    meta = {**found, **(meta or {})}
-    meta["sha256"] = content_hash(text)
+    given = {k: v for k, v in (meta or {}).items() if k not in COMPUTED_META}
+    meta = {**found, **given, "sha256": content_hash(text)}
     return Document(id=doc_id, text=text, title=title or found.get("title") or doc_id, meta=meta)
 
 

@@ -1,8 +1,10 @@
 """The question-answering pipeline: ingest → chunk → embed → index, and question → retrieve → fuse → extract."""
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
+from contextlib import contextmanager
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,7 @@ from .chunk import chunk_document, document_units
 from .embed import Embedder, load_embedder
 from .errors import IndexUnavailable, InvalidInput, NotFound
 from .fuse import weighted_fusion
-from .index import Entry, Index, live_version
+from .index import Compiled, Entry, Index, live_version
 from .ingest import read_folder, searchable_text
 from .lexical import LexicalIndex
 from .settings import Settings
@@ -42,6 +44,18 @@ class Retrieval:
     passages: list[Passage]
     rows: list[int]
     query_vector: np.ndarray
+    compiled: Compiled  # the index version the rows refer to, kept even if a write replaces it meanwhile
+    lexical_fit: float = 0.0  # share of the question's terms found in the corpus
+
+
+@dataclass
+class Candidates:
+    """Answer units considered for one question: unit rows, the position of their passage, texts, feature rows."""
+
+    units: np.ndarray
+    positions: np.ndarray
+    texts: list[str]
+    features: np.ndarray
 
 
 def check_question(question: str) -> str:
@@ -67,6 +81,11 @@ class Pipeline:
         self._lexical: tuple[int, LexicalIndex] | None = None
         self._lock = threading.RLock()
 
+    @property
+    def min_confidence(self) -> float:
+        configured = self.settings.min_confidence
+        return extract.default_model().threshold if configured is None else configured
+
     # --- index lifecycle -----------------------------------------------------------------------------------
     @property
     def folder(self) -> Path:
@@ -84,34 +103,45 @@ class Pipeline:
     def has_index(self) -> bool:
         return live_version(self.folder) is not None
 
-    def _writable_index(self) -> Index:
-        if not self.has_index():
-            return Index(self.embedder.name, self.embedder.dim, self.settings.exact_below)
-        return self.index
+    @contextmanager
+    def _writing(self):
+        """One writer at a time across threads and processes; it starts from the latest saved version."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".write.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # per open file: excludes other threads and other processes
+            try:
+                if not self.has_index():
+                    index = Index(self.embedder.name, self.embedder.dim, self.settings.exact_below)
+                else:
+                    index = self.index.copy()  # readers keep the version they hold while this one changes
+                yield index
+                with self._lock:
+                    self._index = index
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     # --- writing -------------------------------------------------------------------------------------------
     def ingest_folder(self, folder: Path, progress: bool = False) -> IngestReport:
         """Add new and changed articles of ``folder``, drop those whose file is gone; unchanged ones cost nothing."""
         documents = read_folder(folder)
-        root = str(Path(folder).resolve())
-        return self.ingest(documents, progress=progress, gone_under=root)
+        return self.ingest(documents, progress=progress, gone_under=Path(folder).resolve())
 
-    def ingest(self, documents: list[Document], progress: bool = False, gone_under: str | None = None) -> IngestReport:
+    def ingest(self, documents: list[Document], progress: bool = False, gone_under: Path | None = None) -> IngestReport:
+        """Add or replace documents; with ``gone_under``, drop those read from that folder that are not among them."""
         started = time.perf_counter()
         report = IngestReport()
-        with self._lock:
-            index = self._writable_index()
+        with self._writing() as index:
             fresh = {d.id: d for d in documents}
             for doc_id, entry in list(index.entries.items()):
                 path = entry.document.meta.get("path")
-                if gone_under and doc_id not in fresh and path and str(Path(path).resolve()).startswith(gone_under):
+                if gone_under and doc_id not in fresh and path and Path(path).resolve().is_relative_to(gone_under):
                     index.remove(doc_id)
                     report.removed.append(doc_id)
             todo = []
             for document in fresh.values():
                 old = index.entries.get(document.id)
-                if old and old.document.meta.get("sha256") == document.meta.get("sha256") \
-                        and old.document.title == document.title:
+                if old and (old.document.text, old.document.title, old.document.meta) == \
+                        (document.text, document.title, document.meta):
                     report.unchanged.append(document.id)
                     continue
                 (report.updated if old else report.added).append(document.id)
@@ -120,7 +150,6 @@ class Pipeline:
                 index.put(entry)
             if todo or report.removed or not self.has_index():
                 index.save(self.folder)
-            self._index = index
             report.chunks = index.chunk_count
         report.seconds = time.perf_counter() - started
         return report
@@ -157,8 +186,7 @@ class Pipeline:
         return entries
 
     def remove(self, doc_id: str) -> None:
-        with self._lock:
-            index = self.index
+        with self._writing() as index:
             if not index.remove(doc_id):
                 raise NotFound(f"no document with id {doc_id!r}")
             index.save(self.folder)
@@ -191,11 +219,12 @@ class Pipeline:
             runs["dense"] = dict(compiled.search(query_vector, pool))
         if lexical is not None:
             runs["lexical"] = dict(lexical.search(question, pool))
+        lexical_fit = lexical.known_fraction(question) if lexical is not None else 0.0
         if self.mode == "full":
             rows = set(runs["dense"]) | set(runs["lexical"])
             runs["dense"] = {r: float(compiled.chunk_vectors[r] @ query_vector) for r in rows}
             runs["sentence"] = {r: _best_unit(compiled, r, query_vector) for r in rows}
-            weights = {"dense": 1.0, "sentence": 1.0, "lexical": 0.6 * lexical.known_fraction(question)}
+            weights = {"dense": 1.0, "sentence": 1.0, "lexical": 0.6 * lexical_fit}
             ranked = weighted_fusion(runs, weights)
         else:
             (scores,) = runs.values()
@@ -207,7 +236,7 @@ class Pipeline:
             passages.append(Passage(chunk.id, chunk.doc_id, document.title, chunk.text, chunk.start, chunk.end,
                                     round(float(score), 4), rank))
             rows.append(row)
-        return Retrieval(passages, rows, query_vector)
+        return Retrieval(passages, rows, query_vector, compiled, lexical_fit)
 
     def search(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self.retrieve(question, top_k).passages
@@ -224,33 +253,46 @@ class Pipeline:
                      {"retrieve": round((retrieved - started) * 1000, 2), "extract": round((done - retrieved) * 1000, 2),
                       "total": round((done - started) * 1000, 2)})
 
-    def _extract(self, question: str, retrieval: Retrieval, max_answers: int) -> list[Answer]:
-        compiled = self.index.compiled
-        seen: dict[int, int] = {}  # unit row -> position in the passage list
+    def candidates(self, question: str, retrieval: Retrieval) -> Candidates | None:
+        """The answer units of the top passages with their features; None when there are none."""
+        compiled = retrieval.compiled
+        seen: dict[int, int] = {}  # unit row -> position of its best passage
         for position, row in enumerate(retrieval.rows[: self.settings.answer_passages]):
             for unit in compiled.units_of(row):
                 seen.setdefault(unit, position)
         if not seen:
-            return []
+            return None
         units = np.fromiter(seen, np.int64)
         positions = np.fromiter(seen.values(), np.int64)
         texts = [self._unit_text(compiled, u) for u in units]
+        neighbours = [" ".join(self._unit_text(compiled, n) for n in (u - 1, u + 1)
+                               if 0 <= n < len(compiled.unit_doc) and compiled.unit_doc[n] == compiled.unit_doc[u])
+                      for u in units]
         cosines = compiled.unit_vectors[units] @ retrieval.query_vector
         passage_scores = np.array([retrieval.passages[p].score for p in positions])
-        features = extract.feature_rows(question, texts, cosines, passage_scores, positions + 1)
-        confidences = extract.confidence(features)
+        features = extract.feature_rows(question, texts, neighbours, cosines, passage_scores, positions + 1,
+                                        retrieval.lexical_fit)
+        return Candidates(units, positions, texts, features)
+
+    def _extract(self, question: str, retrieval: Retrieval, max_answers: int) -> list[Answer]:
+        found = self.candidates(question, retrieval)
+        if found is None:
+            return []
+        compiled = retrieval.compiled
+        confidences = extract.confidence(found.features)
         answers: list[Answer] = []
         taken: list[tuple[str, int, int]] = []
         for i in np.argsort(-confidences, kind="stable"):
-            if len(answers) >= max_answers or confidences[i] < self.settings.min_confidence:
+            if len(answers) >= max_answers or confidences[i] < self.min_confidence:
                 break
-            document = compiled.documents[compiled.unit_doc[units[i]]]
-            start, end = (int(x) for x in compiled.unit_spans[units[i]])
+            unit = found.units[i]
+            document = compiled.documents[compiled.unit_doc[unit]]
+            start, end = (int(x) for x in compiled.unit_spans[unit])
             if any(doc == document.id and start < e and s < end for doc, s, e in taken):
                 continue
             span = extract.tighten(question, document.text, Span(start, end))
             context = extract.context_of(document.text, span)
-            passage = retrieval.passages[positions[i]]
+            passage = retrieval.passages[found.positions[i]]
             answers.append(Answer(document.text[span.start:span.end], round(float(confidences[i]), 4), document.id,
                                   span.start, span.end, passage.id,
                                   Context(document.text[context.start:context.end], context.start, context.end)))

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     chunk_overlap_chars: int = Field(150, ge=0, le=2000)
     answer_passages: int = Field(3, ge=1, le=50, description="answers are extracted from this many top passages")
     exact_below: int = Field(200_000, ge=0, description="exact FAISS search below this many chunks, HNSW above")
-    min_confidence: float = Field(0.35, ge=0.0, le=1.0, description="answers below this confidence are dropped; none left means no_answer")
+    min_confidence: float | None = Field(None, ge=0.0, le=1.0, description="answers below this confidence are dropped "
+                                         "(none left: no_answer); default: the threshold fitted with the confidence model")
     batch_size: int = Field(32, ge=1)
     max_body_bytes: int = Field(1 << 20, ge=1024)

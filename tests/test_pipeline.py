@@ -86,3 +86,21 @@ def test_every_returned_span_is_exact(fake_pipeline, corpus):
 def test_unknown_mode_is_refused():
     with pytest.raises(InvalidInput, match="mode"):
         Pipeline(embedder=FakeEmbedder(), mode="magic")
+
+
+def test_same_id_with_new_meta_replaces_the_document(fake_pipeline):
+    fake_pipeline.ingest([make_document("x", "Ein Text über Peking.", meta={"source": "a"})])
+    report = fake_pipeline.ingest([make_document("x", "Ein Text über Peking.", meta={"source": "b"})])
+    assert report.updated == ["x"] and fake_pipeline.document("x").meta["source"] == "b"
+
+
+def test_callers_cannot_override_computed_meta():
+    document = make_document("x", "Zum Inhalt\nEin Satz.", meta={"boilerplate": "junk", "sha256": "0", "author": "A"})
+    assert document.meta["boilerplate"] == [[0, 10]] and document.meta["sha256"] != "0"
+    assert document.meta["author"] == "A"
+
+
+def test_lone_surrogates_reach_the_model_replaced(tmp_path):
+    from rag.embed import encodable
+
+    assert encodable(["a\ud800b", "Grüße"]) == ["a?b", "Grüße"]

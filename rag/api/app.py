@@ -1,0 +1,181 @@
+"""The HTTP service: the routers, the chat page, the body limit, and domain errors turned into HTTP errors."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from ..errors import IndexUnavailable, InvalidInput, NotFound, RagError
+from ..pipeline import Pipeline
+from ..settings import Settings
+from . import ask, documents, health
+from .common import Guard
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+}
+
+
+class SafeJSONResponse(JSONResponse):
+    """UTF-8 JSON; a string that UTF-8 can't hold (a lone surrogate read from an old index) is escaped, not a 500."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+class BodyLimit:
+    """Answers 413 when a request body is over ``limit`` bytes: by its Content-Length, or by counting what arrives.
+
+    The body is read here in full (it is at most ``limit`` bytes) and replayed to the app, so the count holds for
+    chunked uploads and for clients that send more than they announced.
+    """
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    return await self._reply(send, 400, "invalid Content-Length")
+                if declared > self.limit:
+                    return await self._reply(send, 413, self._too_large())
+        messages, size = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                return await self._reply(send, 413, self._too_large())
+            if not message.get("more_body", False):
+                break
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    def _too_large(self) -> str:
+        return f"the request body is larger than {self.limit} bytes"
+
+    @staticmethod
+    async def _reply(send, status: int, detail: str) -> None:
+        body = json.dumps({"detail": detail}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _error(status: int, detail: Any) -> JSONResponse:
+    return SafeJSONResponse({"detail": detail}, status_code=status)
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, str):
+        return len(value) <= 200 and not any("\ud800" <= c <= "\udfff" for c in value)
+    return value is None or isinstance(value, (bool, int, float))
+
+
+def _validation_items(error: RequestValidationError) -> list[dict]:
+    """Pydantic's errors without what JSON can't carry (exceptions in ``ctx``, huge or broken inputs)."""
+    items = []
+    for item in error.errors():
+        row = {"loc": [part if isinstance(part, (str, int)) else str(part) for part in item.get("loc", ())],
+               "msg": str(item.get("msg", "invalid")), "type": str(item.get("type", "value_error"))}
+        if _plain(item.get("input")):
+            row["input"] = item.get("input")
+        items.append(row)
+    return items
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError):
+        return _error(422, _validation_items(error))
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, error: InvalidInput):
+        return _error(422, str(error))
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, error: NotFound):
+        return _error(404, str(error))
+
+    @app.exception_handler(IndexUnavailable)
+    async def index_unavailable(request: Request, error: IndexUnavailable):
+        return _error(503, str(error))
+
+    @app.exception_handler(RagError)
+    async def rag_error(request: Request, error: RagError):
+        return _error(422, str(error))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception):
+        log.exception("%s %s failed", request.method, request.url.path)
+        return _error(500, "internal error: the server log has the details")
+
+
+def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+    """The service over ``pipeline`` (one is made from ``settings`` when missing); model and index load here, once."""
+    if pipeline is None:
+        pipeline = Pipeline(settings or Settings())
+    settings = settings or pipeline.settings
+    _warm_up(pipeline)
+
+    app = FastAPI(title="rag-news", version="0.1.0", default_response_class=SafeJSONResponse,
+                  description="Extractive question answering over news articles: every answer is a cited span "
+                              "[start, end) of a document's original text.")
+    app.state.pipeline = pipeline
+    app.state.settings = settings
+    app.state.guard = Guard()
+    for router in (ask.router, documents.router, health.router):
+        app.include_router(router)
+    _install_handlers(app)
+
+    @app.get("/", include_in_schema=False)
+    def chat_page():
+        return FileResponse(STATIC / "index.html", media_type="text/html", headers=PAGE_HEADERS)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+def _warm_up(pipeline: Pipeline) -> None:
+    """Load the model and the index (and its lexical twin) now rather than on the first request."""
+    pipeline.embedder.warm_up()
+    if not pipeline.has_index():
+        log.warning("no index in %s yet: POST /documents or `rag ingest` builds one", pipeline.folder)
+        return
+    try:
+        pipeline.search("warm up", 1)
+    except RagError as error:
+        log.warning("the index is not usable: %s", error)
+
+
+def app_from_environment() -> FastAPI:
+    """The factory for ``uvicorn --factory`` (``rag serve --workers N``): settings from RAG_* variables."""
+    return create_app(Settings())

@@ -1,0 +1,141 @@
+"""What the routers share: the pipeline of the app, the read/write guard, and the reply models of the contract."""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import Request
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from ..pipeline import MAX_QUESTION_CHARS, Pipeline
+
+
+class Guard:
+    """Many readers or one writer: a question is answered against one version of the index from start to end.
+
+    The pipeline's own lock covers each step; this one keeps a POST or DELETE from landing between retrieval and
+    extraction of a question, which would mix chunk rows of two versions.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._waiting_writers = 0
+
+    @contextmanager
+    def reading(self):
+        with self._cond:
+            while self._writing or self._waiting_writers:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def writing(self):
+        with self._cond:
+            self._waiting_writers += 1
+            try:
+                while self._writing or self._readers:
+                    self._cond.wait()
+            finally:
+                self._waiting_writers -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+def get_pipeline(request: Request) -> Pipeline:
+    return request.app.state.pipeline
+
+
+def get_guard(request: Request) -> Guard:
+    return request.app.state.guard
+
+
+# --- validation -------------------------------------------------------------------------------------------------
+def _valid_unicode(value: str) -> str:
+    """Lone surrogates (JSON "\\ud800") can be neither embedded nor written back as UTF-8: refuse them up front."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"invalid Unicode: lone surrogate at character {error.start}") from None
+    return value
+
+
+def valid_unicode_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return _valid_unicode(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _valid_unicode(key)
+            valid_unicode_tree(item)
+    elif isinstance(value, list):
+        for item in value:
+            valid_unicode_tree(item)
+    return value
+
+
+Text = Annotated[str, AfterValidator(_valid_unicode)]
+Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS),
+                     AfterValidator(_valid_unicode)]
+TopK = Annotated[int, Field(ge=1, le=50, description="passages to retrieve, 1–50")]
+MaxAnswers = Annotated[int, Field(ge=1, le=10, description="answers to return at most, 1–10")]
+
+
+# --- replies ----------------------------------------------------------------------------------------------------
+class Context(BaseModel):
+    text: str
+    start: int
+    end: int
+
+
+class Answer(BaseModel):
+    text: str = Field(description="the extract: equals the document's text[start:end]")
+    score: float = Field(description="confidence in [0, 1], comparable across questions")
+    doc_id: str
+    start: int
+    end: int
+    passage_id: str
+    context: Context
+
+
+class Passage(BaseModel):
+    id: str
+    doc_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    score: float
+    rank: int
+
+
+class ErrorItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Error(BaseModel):
+    detail: str | list[ErrorItem]
+
+
+def errors(*codes: int) -> dict:
+    """OpenAPI ``responses`` for the error statuses a route can answer, all shaped ``{"detail": …}``."""
+    text = {400: "the body is not parseable", 404: "no document with this id", 413: "the body is over the limit",
+            422: "invalid input", 503: "the index is missing or unreadable"}
+    return {code: {"model": Error, "description": text[code]} for code in codes}

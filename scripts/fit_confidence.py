@@ -1,0 +1,195 @@
+"""Fit the answer ranker and its confidence calibration on one half of XQuAD's articles; report on the other half.
+
+    python scripts/fit_confidence.py [--write]
+
+- Articles 0–23 of xquad.de.json ("fit") train; articles 24–47 ("held-out") are only reported on.
+- Questions: the German ones and, under the same ids, the English ones of xquad.en.json (cross-lingual).
+- Ranker: logistic regression over rag.extract.FEATURES of every candidate unit; label = the unit covers a gold answer.
+- Unanswerable questions are made by leaving a question's whole article out of the index: every candidate is then
+  wrong, and the calibrated confidence of the top one should be low.
+- Calibration: Platt scaling of the top candidate's ranker logit, label = that answer is right (answerable questions
+  with their article indexed, and the same questions with it left out). The no-answer threshold is the lowest one
+  whose precision on the fit half reaches --precision.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.evaluate import covers, load_squad  # noqa: E402
+from rag.extract import FEATURES, WEIGHTS_FILE, ConfidenceModel  # noqa: E402
+from rag.index import Index  # noqa: E402
+from rag.pipeline import Pipeline  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+
+XQUAD = ROOT.parent / "shared" / "data" / "xquad"
+FIT_ARTICLES = 24
+
+
+def article_of(doc_id: str) -> str:
+    return doc_id.rsplit("/", 1)[0]
+
+
+def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iterations: int = 50) -> np.ndarray:
+    """Logistic regression by Newton's method with an L2 penalty (not on the last, bias, column)."""
+    w = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], l2)
+    penalty[-1] = 0.0
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-(x @ w)))
+        gradient = x.T @ (p - y) + penalty * w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def pipeline_over(index: Index, settings: Settings, embedder) -> Pipeline:
+    pipeline = Pipeline(settings, embedder=embedder)
+    pipeline._index = index  # an in-memory index: nothing on disk to reload from
+    return pipeline
+
+
+def collect(pipeline: Pipeline, questions, label: bool, desc: str) -> list[dict]:
+    """Per question: the candidates' features and which of them cover a gold answer."""
+    rows = []
+    compiled = pipeline.index.compiled
+    for q in tqdm(questions, desc=desc, leave=False):
+        retrieval = pipeline.retrieve(q.question, top_k=10)
+        found = pipeline.candidates(q.question, retrieval)
+        if found is None:
+            continue
+        good = np.array([label and compiled.documents[compiled.unit_doc[u]].id == q.doc_id
+                         and covers(*compiled.unit_spans[u], q.spans) for u in found.units], float)
+        rows.append({"id": q.id, "features": found.features, "good": good, "answerable": label})
+    return rows
+
+
+def top_logits(model: ConfidenceModel, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    logits, right = [], []
+    for row in rows:
+        z = model.logits(row["features"])
+        best = int(np.argmax(z))
+        logits.append(z[best])
+        right.append(row["good"][best])
+    return np.array(logits), np.array(right)
+
+
+def reliability(confidences: np.ndarray, right: np.ndarray) -> list[tuple[str, int, float, float]]:
+    table = []
+    for low in np.arange(0.0, 1.0, 0.1):
+        inside = (confidences >= low) & (confidences < low + 0.1 + (1e-9 if low >= 0.9 else 0))
+        if inside.any():
+            table.append((f"{low:.1f}–{low + 0.1:.1f}", int(inside.sum()), float(confidences[inside].mean()),
+                          float(right[inside].mean())))
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--precision", type=float, default=0.8, help="precision the no-answer threshold aims at")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "rag-xquad-index",
+                        help="where the XQuAD index is kept between runs")
+    parser.add_argument("--write", action="store_true", help=f"write the fitted model to {WEIGHTS_FILE}")
+    args = parser.parse_args()
+
+    squad = load_squad(XQUAD / "xquad.de.json")
+    english = {q.id: q.question for q in load_squad(XQUAD / "xquad.en.json").questions}
+    articles = list(dict.fromkeys(article_of(d.id) for d in squad.documents))
+    fit_articles = set(articles[:FIT_ARTICLES])
+    settings = Settings(index_dir=args.cache)
+    pipeline = Pipeline(settings)
+    if not pipeline.has_index():
+        pipeline.ingest(squad.documents, progress=True)
+    full = pipeline.index
+
+    def questions(article_set, language):
+        chosen = [q for q in squad.questions if article_of(q.doc_id) in article_set]
+        if language == "en":
+            chosen = [type(q)(q.id, english[q.id], q.doc_id, q.answers, q.starts) for q in chosen]
+        return chosen
+
+    data = {}
+    for half, article_set in (("fit", fit_articles), ("held-out", set(articles) - fit_articles)):
+        for language in ("de", "en"):
+            data[half, language, "in"] = collect(pipeline, questions(article_set, language), True, f"{half} {language}")
+            left_out = []
+            for article in tqdm(sorted(article_set), desc=f"{half} {language} left out", leave=False):
+                index = Index(full.model, full.dim)
+                for doc_id, entry in full.entries.items():
+                    if article_of(doc_id) != article:
+                        index.put(entry)
+                other = pipeline_over(index, settings.model_copy(update={"index_dir": args.cache / "none"}),
+                                      pipeline.embedder)
+                left_out += collect(other, questions({article}, language), False, article)
+            data[half, language, "out"] = left_out
+
+    ranker_rows = data["fit", "de", "in"] + data["fit", "en", "in"]
+    x = np.concatenate([r["features"] for r in ranker_rows])
+    y = np.concatenate([r["good"] for r in ranker_rows])
+    weights = logistic(x, y)
+    ranker = ConfidenceModel(weights)
+
+    calibration_rows = ranker_rows + data["fit", "de", "out"] + data["fit", "en", "out"]
+    z, right = top_logits(ranker, calibration_rows)
+    scale, shift = logistic(np.stack([z, np.ones_like(z)], axis=1), right, l2=0.0)
+    model = ConfidenceModel(weights, float(scale), float(shift))
+    confidences = 1 / (1 + np.exp(-(scale * z + shift)))
+    threshold = 0.5
+    for candidate in np.arange(0.05, 0.96, 0.01):
+        answered = confidences >= candidate
+        if answered.sum() and right[answered].mean() >= args.precision:
+            threshold = float(round(candidate, 2))
+            break
+    model = ConfidenceModel(weights, float(scale), float(shift), threshold)
+
+    report = {}
+    for (half, language, kind), rows in sorted(data.items()):
+        z, right = top_logits(model, rows)
+        conf = 1 / (1 + np.exp(-(model.scale * z + model.shift)))
+        answered = conf >= threshold
+        report[f"{half}/{language}/{'answerable' if kind == 'in' else 'unanswerable'}"] = {
+            "questions": len(rows),
+            "top_right": round(float(right.mean()), 3) if kind == "in" else None,
+            "answered_right": round(float((right * answered).mean()), 3) if kind == "in" else None,
+            "no_answer_rate": round(float(1 - answered.mean()), 3),
+        }
+    held = data["held-out", "de", "in"] + data["held-out", "en", "in"] + \
+        data["held-out", "de", "out"] + data["held-out", "en", "out"]
+    z, right = top_logits(model, held)
+    table = reliability(1 / (1 + np.exp(-(model.scale * z + model.shift))), right)
+
+    print(f"ranker weights: {dict(zip(FEATURES, np.round(weights, 3)))}")
+    print(f"calibration: scale {scale:.3f} shift {shift:.3f}; threshold {threshold} for precision {args.precision}")
+    print("\n| split / questions | n | top answer right | answered and right | no-answer rate |\n|---|---|---|---|---|")
+    for name, r in report.items():
+        print(f"| {name} | {r['questions']} | {r['top_right'] if r['top_right'] is not None else '—'} | "
+              f"{r['answered_right'] if r['answered_right'] is not None else '—'} | {r['no_answer_rate']} |")
+    print("\nReliability on the held-out half (answerable + left-out questions, de + en):\n")
+    print("| confidence | n | mean confidence | share right |\n|---|---|---|---|")
+    for name, n, mean, share in table:
+        print(f"| {name} | {n} | {mean:.3f} | {share:.3f} |")
+    if args.write:
+        WEIGHTS_FILE.write_text(json.dumps({
+            "fitted_on": f"scripts/fit_confidence.py: XQuAD articles 0-{FIT_ARTICLES - 1} (de + en questions); "
+                         f"reported on articles {FIT_ARTICLES}-47",
+            "weights": {name: round(float(w), 5) for name, w in zip(FEATURES, weights)},
+            "calibration": {"scale": round(float(scale), 5), "shift": round(float(shift), 5)},
+            "threshold": threshold, "precision_target": args.precision,
+            "held_out": report, "reliability_held_out": table}, indent=1, ensure_ascii=False) + "\n")
+        print(f"\nwrote {WEIGHTS_FILE}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""HTTP fixtures: apps over the seeded index (read-only, or a private writable copy), all sharing one loaded model."""
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.api import create_app
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def client(seeded_pipeline) -> TestClient:
+    """The service over the seeded index; tests with this client must not write."""
+    with TestClient(create_app(pipeline=seeded_pipeline)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def start_app(seeded_pipeline) -> Callable[[Settings], TestClient]:
+    """Starts a fresh app (a new pipeline, as after a restart) over the given settings; the model is shared."""
+    clients = []
+
+    def start(settings: Settings) -> TestClient:
+        pipeline = Pipeline(settings, embedder=seeded_pipeline.embedder)
+        test_client = TestClient(create_app(settings, pipeline))
+        test_client.__enter__()
+        clients.append(test_client)
+        return test_client
+
+    yield start
+    for test_client in clients:
+        test_client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def writable_client(start_app, writable_seeded_settings) -> TestClient:
+    """The service over a private copy of the seeded index."""
+    return start_app(writable_seeded_settings)
+
+
+@pytest.fixture(scope="module")
+def module_writable_client(seeded_pipeline, seeded_index_dir, tmp_path_factory) -> TestClient:
+    """One private copy of the seeded index per test module, for tests whose requests must all be refused."""
+    folder = tmp_path_factory.mktemp("module-index") / "index"
+    shutil.copytree(seeded_index_dir, folder)
+    settings = Settings(index_dir=folder)
+    with TestClient(create_app(settings, Pipeline(settings, embedder=seeded_pipeline.embedder))) as test_client:
+        yield test_client
