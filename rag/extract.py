@@ -36,9 +36,9 @@ DATE = re.compile(r"\b(\d{1,2}\.\s?(\d{1,2}\.|Januar|Februar|März|April|Mai|Jun
 NUMBER = re.compile(r"\d|\b(zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|hundert|tausend|Million\w*|"
                     r"Milliard\w*|Dutzend)\b", re.I)
 QUOTE = re.compile(r"„([^“”\"]{8,}?)[“”\"]|\"([^\"]{8,}?)\"|«\s?([^»]{8,}?)\s?»|“([^”]{8,}?)”")
-FEATURES = ("cosine", "cosine_gap", "cosine_rank", "passage_score", "passage_rank", "overlap", "overlap_lexical",
-            "neighbour_overlap", "type_match", "is_sentence", "log_length", "bias")
-SENTENCE_END = re.compile(r"[.!?…][\"“”»)]*$")
+FEATURES = ("cosine", "cosine_gap", "passage_score", "overlap", "overlap_lexical", "type_match", "is_sentence",
+            "log_length", "lexical_fit", "bias")
+SENTENCE_END = re.compile(r"[.!?…,;:][\"“”»)]*$")  # a sentence or a clause of one; a headline or caption has none
 
 
 def question_types(question: str) -> set[str]:
@@ -63,25 +63,32 @@ def overlap(question_terms: set[str], text: str) -> float:
 
 @dataclass(frozen=True)
 class ConfidenceModel:
-    """A logistic ranker over FEATURES and a Platt calibration of its logit: P(the answer is right)."""
+    """A ranker (linear in FEATURES) and a calibration of its logit into P(the answer is right).
+
+    The calibration also sees the question's lexical fit (the share of its words found in the corpus), so that a
+    question in another language than the articles, whose logits run lower, is calibrated on its own terms.
+    """
 
     weights: np.ndarray
     scale: float = 1.0
     shift: float = 0.0
     threshold: float = 0.5
+    lexical: float = 0.0
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> "ConfidenceModel":
         data = json.loads(path.read_text())
         calibration = data.get("calibration", {})
         return cls(np.array([data["weights"].get(name, 0.0) for name in FEATURES], float),
-                   calibration.get("scale", 1.0), calibration.get("shift", 0.0), data.get("threshold", 0.5))
+                   calibration.get("scale", 1.0), calibration.get("shift", 0.0), data.get("threshold", 0.5),
+                   calibration.get("lexical", 0.0))
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         return features @ self.weights
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(self.scale * self.logits(features) + self.shift)))
+        lexical_fit = features[:, FEATURES.index("lexical_fit")]
+        return 1.0 / (1.0 + np.exp(-(self.scale * self.logits(features) + self.lexical * lexical_fit + self.shift)))
 
 
 @lru_cache(maxsize=None)
@@ -94,23 +101,23 @@ def confidence(features: np.ndarray, model: ConfidenceModel | None = None) -> np
     return (model or default_model())(features)
 
 
-def feature_rows(question: str, unit_texts: list[str], neighbour_texts: list[str], cosines: np.ndarray,
-                 passage_scores: np.ndarray, passage_ranks: np.ndarray, lexical_fit: float) -> np.ndarray:
-    """One row of FEATURES per candidate unit."""
+def feature_rows(question: str, unit_texts: list[str], cosines: np.ndarray, passage_scores: np.ndarray,
+                 lexical_fit: float) -> np.ndarray:
+    """One row of FEATURES per candidate unit.
+
+    Only what describes the unit itself and its passage's fused score: features of passage rank or of neighbouring
+    sentences, tried too, fitted Wikipedia paragraphs but transferred worse to news articles (docs/benchmarks.md).
+    """
     types = question_types(question)
     question_terms = set(terms(question))
-    order = np.argsort(-cosines, kind="stable")
-    cosine_rank = np.empty(len(cosines))
-    cosine_rank[order] = np.arange(1, len(cosines) + 1)
     best = cosines.max(initial=0.0)
     second = np.sort(cosines)[-2] if len(cosines) > 1 else best
     rows = []
-    for i, text in enumerate(unit_texts):
-        gap = cosines[i] - (second if cosines[i] >= best else best)
+    for text, cosine, passage_score in zip(unit_texts, cosines, passage_scores):
+        gap = cosine - (second if cosine >= best else best)
         shared = overlap(question_terms, text)
-        rows.append([cosines[i], gap, 1.0 / cosine_rank[i], passage_scores[i], 1.0 / passage_ranks[i], shared,
-                     shared * lexical_fit, overlap(question_terms, neighbour_texts[i]), type_match(types, text),
-                     float(bool(SENTENCE_END.search(text))), math.log(max(len(text), 1)), 1.0])
+        rows.append([cosine, gap, passage_score, shared, shared * lexical_fit, type_match(types, text),
+                     float(bool(SENTENCE_END.search(text))), math.log(max(len(text), 1)), lexical_fit, 1.0])
     return np.array(rows, float).reshape(len(rows), len(FEATURES))
 
 

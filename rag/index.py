@@ -15,16 +15,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from .errors import IndexUnavailable
+from .store import FaissStore, StoreConfig, VectorStore, build_faiss, open_store  # noqa: F401 (build_faiss re-exported)
 from .types import Chunk, Document
 
 FORMAT = 1
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 2
-REBUILD_HINT = "rebuild it with: rag ingest seeds/ (or delete the folder and ingest again)"
+REBUILD_HINT = "rebuild it: delete the index folder, then run: rag ingest seeds/"
+FAISS_FILE = "chunks.faiss"  # the saved HNSW graph of a version, when it has one (exact search needs none)
+ARRAYS = ("chunk_spans", "chunk_counts", "chunk_vectors", "unit_spans", "unit_counts", "unit_vectors")
 
 
 @dataclass
@@ -41,20 +43,24 @@ class Entry:
 class Index:
     """Documents, their chunks and answer units, searchable by inner product on normalised vectors."""
 
-    def __init__(self, model: str, dim: int, exact_below: int = 200_000):
+    def __init__(self, model: str, dim: int, exact_below: int = 200_000, store: StoreConfig | None = None):
+        """``store``: the vector store and its parameters; default: from the RAG_* environment (RAG_VECTOR_STORE …)."""
         self.model = model
         self.dim = dim
         self.exact_below = exact_below
+        self.store = StoreConfig.from_settings(exact_below=exact_below) if store is None else store
         self.entries: dict[str, Entry] = {}
         self.version = 0
         self._compiled = None
+        self._loaded: dict | None = None  # the arrays of the opened version, while the entries are exactly those
 
     # --- writing -------------------------------------------------------------------------------------------
     def copy(self) -> "Index":
         """A shallow copy whose document set can change without touching this one (entries are never mutated)."""
-        twin = Index(self.model, self.dim, self.exact_below)
+        twin = Index(self.model, self.dim, self.exact_below, self.store)
         twin.entries = dict(self.entries)
         twin.version = self.version
+        twin._compiled, twin._loaded = self._compiled, self._loaded  # same entries: same compiled form
         return twin
 
     def put(self, entry: Entry) -> None:
@@ -62,12 +68,12 @@ class Index:
             if vectors.ndim != 2 or vectors.shape[1] != self.dim:
                 raise ValueError(f"vectors of shape {vectors.shape} for an index of dimension {self.dim}")
         self.entries[entry.document.id] = entry
-        self._compiled = None
+        self._compiled = self._loaded = None
 
     def remove(self, doc_id: str) -> bool:
         found = self.entries.pop(doc_id, None) is not None
         if found:
-            self._compiled = None
+            self._compiled = self._loaded = None
         return found
 
     # --- reading -------------------------------------------------------------------------------------------
@@ -85,7 +91,7 @@ class Index:
     @property
     def compiled(self) -> "Compiled":
         if self._compiled is None:
-            self._compiled = Compiled(list(self.entries.values()), self.dim, self.exact_below)
+            self._compiled = Compiled(list(self.entries.values()), self.dim, self.exact_below, self.store, self._loaded)
         return self._compiled
 
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -117,6 +123,14 @@ class Index:
                 np.save(handle, array)
                 handle.flush()
                 os.fsync(handle.fileno())
+        store = self.compiled.store if self.store.uses_hnsw(len(arrays["chunk_vectors"])) else None
+        if isinstance(store, FaissStore) and store.is_hnsw:  # readers load the graph instead of rebuilding it
+            store.save(staging / FAISS_FILE)
+            fd = os.open(staging / FAISS_FILE, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         files = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
         manifest = {"format": FORMAT, "model": self.model, "dim": self.dim, "version": version,
                     "documents": len(entries), "chunks": int(arrays["chunk_counts"].sum()),
@@ -126,11 +140,14 @@ class Index:
         os.replace(staging, final)
         _write_atomic(folder / CURRENT, final.name.encode())
         self.version = version
+        if self._compiled is None:  # what a reader of this version gets: same arrays, same store key
+            self._loaded = dict(arrays, faiss=final / FAISS_FILE if FAISS_FILE in files else None,
+                                digest=files["chunk_vectors.npy"][:20])
         _prune(folder, keep=KEEP_VERSIONS)
         return final
 
     @classmethod
-    def open(cls, folder: Path, model: str, exact_below: int = 200_000) -> "Index":
+    def open(cls, folder: Path, model: str, exact_below: int = 200_000, store: StoreConfig | None = None) -> "Index":
         """The live version of the index in ``folder``, checked against its manifest and the expected model."""
         pointer = folder / CURRENT
         if not pointer.exists():
@@ -147,15 +164,16 @@ class Index:
                 raise IndexUnavailable(
                     f"the index in {folder} was built with model {manifest['model']!r}, not {model!r}: set "
                     f"RAG_MODEL={manifest['model']} or rebuild it with that model (rag ingest, in a new RAG_INDEX_DIR)")
-            arrays = {name: np.load(live / f"{name}.npy") for name in
-                      ("chunk_spans", "chunk_counts", "chunk_vectors", "unit_spans", "unit_counts", "unit_vectors")}
+            arrays = {name: np.load(live / f"{name}.npy") for name in ARRAYS}
             rows = [json.loads(line) for line in (live / "documents.jsonl").read_text("utf-8", "surrogatepass").splitlines()]
         except IndexUnavailable:
             raise
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise IndexUnavailable(f"the index in {folder} is unreadable ({error}): {REBUILD_HINT}") from None
-        index = cls(model, int(manifest["dim"]), exact_below)
+        index = cls(model, int(manifest["dim"]), exact_below, store)
         index.version = int(manifest["version"])
+        index._loaded = dict(arrays, faiss=live / FAISS_FILE if FAISS_FILE in manifest["files"] else None,
+                             digest=manifest["files"]["chunk_vectors.npy"][:20])
         chunk_ends = np.cumsum(arrays["chunk_counts"])
         unit_ends = np.cumsum(arrays["unit_counts"])
         for i, row in enumerate(rows):
@@ -170,29 +188,40 @@ class Index:
 class Compiled:
     """All entries laid end to end: row-addressable chunks and units, and the FAISS index over chunks."""
 
-    def __init__(self, entries: list[Entry], dim: int, exact_below: int):
+    def __init__(self, entries: list[Entry], dim: int, exact_below: int, store: StoreConfig | None = None,
+                 loaded: dict | None = None):
+        """``loaded``: the arrays of the version the entries were opened from (used as they are, not concatenated
+        again) with its saved FAISS graph, if any."""
+        config = StoreConfig(exact_below=exact_below) if store is None else store
         self.documents = [e.document for e in entries]
-        doc_of_chunk, doc_of_unit = [], []
-        for i, e in enumerate(entries):
-            doc_of_chunk.extend([i] * len(e.chunk_spans))
-            doc_of_unit.extend([i] * len(e.unit_spans))
-        self.chunk_doc = np.array(doc_of_chunk, np.int64)
-        self.chunk_spans = _stack([e.chunk_spans for e in entries], (0, 2), np.int64)
-        self.unit_doc = np.array(doc_of_unit, np.int64)
-        self.unit_spans = _stack([e.unit_spans for e in entries], (0, 2), np.int64)
-        self.unit_vectors = _stack([e.unit_vectors for e in entries], (0, dim), np.float32)
-        self.chunk_vectors = _stack([e.chunk_vectors for e in entries], (0, dim), np.float32)
-        self.faiss = build_faiss(self.chunk_vectors, exact_below)
+        chunk_counts = np.array([len(e.chunk_spans) for e in entries], np.int64)
+        unit_counts = np.array([len(e.unit_spans) for e in entries], np.int64)
+        self.chunk_doc = np.repeat(np.arange(len(entries), dtype=np.int64), chunk_counts)
+        self.unit_doc = np.repeat(np.arange(len(entries), dtype=np.int64), unit_counts)
+        if loaded is not None and len(loaded["chunk_counts"]) == len(entries):
+            self.chunk_spans, self.unit_spans = loaded["chunk_spans"], loaded["unit_spans"]
+            self.chunk_vectors, self.unit_vectors = loaded["chunk_vectors"], loaded["unit_vectors"]
+            persisted, digest = loaded["faiss"], loaded["digest"]
+        else:
+            self.chunk_spans = _stack([e.chunk_spans for e in entries], (0, 2), np.int64)
+            self.unit_spans = _stack([e.unit_spans for e in entries], (0, 2), np.int64)
+            self.unit_vectors = _stack([e.unit_vectors for e in entries], (0, dim), np.float32)
+            self.chunk_vectors = _stack([e.chunk_vectors for e in entries], (0, dim), np.float32)
+            persisted, digest = None, None
+        self.store: VectorStore = open_store(self.chunk_vectors, config, persisted, digest)
         # units of each chunk: rows [lo, hi) of units of the same document inside the chunk's span
         unit_keys = self.unit_doc * (1 << 40) + self.unit_spans[:, 0] if len(self.unit_spans) else np.zeros(0, np.int64)
         self.chunk_unit_lo = np.searchsorted(unit_keys, self.chunk_doc * (1 << 40) + self.chunk_spans[:, 0], "left")
         self.chunk_unit_hi = np.searchsorted(unit_keys, self.chunk_doc * (1 << 40) + self.chunk_spans[:, 1], "left")
 
+    @property
+    def faiss(self):
+        """The FAISS index, when the store is FAISS (None for Milvus)."""
+        return getattr(self.store, "index", None)
+
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if self.faiss.ntotal == 0 or k <= 0:
-            return []
-        scores, rows = self.faiss.search(np.asarray(query_vector, np.float32).reshape(1, -1), min(k, self.faiss.ntotal))
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        """(chunk row, inner product) of the ``k`` best chunks, best first, through the vector store."""
+        return self.store.search(query_vector, k)
 
     def chunk(self, row: int) -> Chunk:
         document = self.documents[self.chunk_doc[row]]
@@ -202,20 +231,6 @@ class Compiled:
 
     def units_of(self, row: int) -> range:
         return range(int(self.chunk_unit_lo[row]), int(self.chunk_unit_hi[row]))
-
-
-def build_faiss(vectors: np.ndarray, exact_below: int) -> faiss.Index:
-    """Exact inner product below ``exact_below`` vectors, HNSW above it."""
-    dim = vectors.shape[1]
-    if len(vectors) < exact_below:
-        index = faiss.IndexFlatIP(dim)
-    else:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 64
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, np.float32))
-    return index
 
 
 def latest_version(folder: Path) -> int:

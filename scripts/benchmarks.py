@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from rag.evaluate import QA_COLUMNS, SQUAD_COLUMNS, table  # noqa: E402
 
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
-CROSS_COLUMNS = [("R@1", "recall_at_1"), ("MRR@10", "mrr_at_10"), ("hit@1", "answer_hit_at_1")]
+CROSS_COLUMNS = [("R@1", "recall_at_1"), ("MRR@10", "mrr_at_10"), ("hit@1", "answer_hit_at_1"),
+                 ("ranked hit@1", "ranked_hit_at_1"), ("no-ans", "no_answer_rate")]
 QUESTION_WORDS = [  # (label, pattern on the question's start, German and English)
     ("wie viele / how many", r"(wie ?viele?n?|how (many|much))\b"),
     ("wann / when", r"(wann|seit wann|in welchem jahr|when|what year|in what year)\b"),
@@ -63,17 +64,35 @@ def shown(path: Path) -> str:
 BASE_ENV = {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
 
 
-def run_json(args: list[str], env: dict | None = None) -> tuple[dict, float]:
+SAVE_DIR: Path | None = None  # --save-json: every output is written as soon as its run ends
+
+
+REPLAY_DIR: Path | None = None  # --from-json: re-render the tables from a --save-json folder, running nothing
+
+
+def run_json(args: list[str], env: dict | None = None, name: str | None = None) -> tuple[dict, float]:
+    if REPLAY_DIR is not None:
+        seconds = json.loads((REPLAY_DIR / "seconds.json").read_text()) if (REPLAY_DIR / "seconds.json").exists() else {}
+        return json.loads((REPLAY_DIR / f"{name}.json").read_text(encoding="utf-8")), float(seconds.get(name, 0))
     started = time.perf_counter()
     print("$ rag " + " ".join(shlex.quote(a) for a in args), file=sys.stderr, flush=True)
     done = subprocess.run([rag_executable(), *args], cwd=ROOT, stdout=subprocess.PIPE, text=True,
                           env={**os.environ, **BASE_ENV, **(env or {})})
     if done.returncode:
         sys.exit(f"rag {' '.join(args)} failed with status {done.returncode}")
+    if SAVE_DIR is not None and name:
+        SAVE_DIR.mkdir(parents=True, exist_ok=True)
+        (SAVE_DIR / f"{name}.json").write_text(done.stdout, encoding="utf-8")
+        timings = SAVE_DIR / "seconds.json"
+        seconds = json.loads(timings.read_text()) if timings.exists() else {}
+        seconds[name] = round(time.perf_counter() - started, 1)
+        timings.write_text(json.dumps(seconds, indent=1))
     return json.loads(done.stdout), time.perf_counter() - started
 
 
 def run_plain(args: list[str], env: dict | None = None) -> None:
+    if REPLAY_DIR is not None:
+        return
     print("$ rag " + " ".join(shlex.quote(a) for a in args), file=sys.stderr, flush=True)
     subprocess.run([rag_executable(), *args], cwd=ROOT, check=True, env={**os.environ, **BASE_ENV, **(env or {})})
 
@@ -120,18 +139,28 @@ def breakdown(outcome: dict) -> str:
         hits = [sum(r["hit"] for r in by_mode[m]) / n for m in modes]
         r1 = [sum(r["rank"] == 1 for r in by_mode[m]) / n for m in modes]
         lines.append(f"| {label} | {n} | " + " | ".join(f"{v:.3f}" for v in hits + r1) + " |")
-    misses = ["", "| mode | R@1 but no hit@1 | top answer too long (> 300) | gold span cut by the extract | no answer |",
-              "|---|---:|---:|---:|---:|"]
+    misses = ["", "| mode | R@1 but no hit@1 | other unit of the gold paragraph | overlaps the gold span, cuts it | "
+              "answer from another paragraph | no answer |", "|---|---:|---:|---:|---:|---:|"]
     for mode in modes:
         rows = groups["all"][mode]
+        kinds = defaultdict(int)
         right = [r for r in rows if r["rank"] == 1 and not r["hit"]]
-        cut = [r for r in right if r["answers"] and r["answers"][0]["doc_id"] == r["gold"]["doc_id"]
-               and (r["answers"][0]["end"] - r["answers"][0]["start"]) <= 300]
-        long_ = [r for r in right if r["answers"] and r["answers"][0]["end"] - r["answers"][0]["start"] > 300]
-        none = [r for r in right if r["no_answer"]]
-        misses.append(f"| {mode} | {len(right) / len(rows):.3f} | {len(long_) / len(rows):.3f} | "
-                      f"{len(cut) / len(rows):.3f} | {len(none) / len(rows):.3f} |")
+        for r in right:
+            kinds[miss_kind(r)] += 1
+        misses.append(f"| {mode} | {len(right) / len(rows):.3f} | " + " | ".join(
+            f"{kinds[k] / len(rows):.3f}" for k in ("other", "cut", "elsewhere", "none")) + " |")
     return "\n".join(lines + misses)
+
+
+def miss_kind(row: dict) -> str:
+    """Why the top answer of a question whose gold paragraph ranks first is no hit."""
+    if row["no_answer"]:
+        return "none"
+    top = row["answers"][0]
+    if top["doc_id"] != row["gold"]["doc_id"]:
+        return "elsewhere"
+    spans = [(s, s + len(t)) for t, s in zip(row["gold"]["answers"], row["gold"]["answer_starts"])]
+    return "cut" if any(top["start"] < e and s < top["end"] for s, e in spans) else "other"
 
 
 def qa_section(args: list[str], outcome: dict, seconds: float, setup: str) -> str:
@@ -179,8 +208,12 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--limit", type=int, default=None, help="first N paragraphs only (smoke runs)")
     parser.add_argument("--save-json", type=Path, default=None, help="also keep every --json output in this folder")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="re-render the tables from a --save-json folder of an earlier run, running nothing")
     parser.add_argument("--skip", action="append", default=[], choices=["de", "en", "qa"], help="leave out a run")
     options = parser.parse_args()
+    global SAVE_DIR, REPLAY_DIR
+    SAVE_DIR, REPLAY_DIR = options.save_json, options.from_json
 
     german = options.data / "xquad" / "xquad.de.json"
     english = options.data / "xquad" / "xquad.en.json"
@@ -192,14 +225,15 @@ def main() -> None:
         cache = ["--index-cache", str(tmp / "index-cache")]  # the paragraphs are embedded once for all runs
         if "de" not in options.skip:
             args = ["eval", "squad", shown(german), *limit, "--json"]
-            outcome, seconds = run_json([*args, *cache])
+            outcome, seconds = run_json([*args, *cache], name="xquad.de")
             outputs["xquad.de"] = outcome
             sections.append(squad_section("XQuAD, German questions on German paragraphs", args, outcome, seconds))
         if "en" not in options.skip:
             questions = tmp / "xquad.en.jsonl"
             run_plain(["eval", "questions", shown(english), "-o", str(questions)])
             args = ["eval", "squad", shown(german), "--questions", "xquad.en.jsonl", *limit, "--json"]
-            outcome, seconds = run_json([*args[:3], "--questions", str(questions), *args[5:], *cache])
+            outcome, seconds = run_json([*args[:3], "--questions", str(questions), *args[5:], *cache],
+                                        name="xquad.en-de")
             outputs["xquad.en-de"] = outcome
             setup = command(["eval", "questions", shown(english), "-o", "xquad.en.jsonl"]) + "\n"
             sections.append(squad_section("XQuAD, English questions on German paragraphs", args, outcome, seconds,
@@ -214,12 +248,14 @@ def main() -> None:
             env = {"RAG_INDEX_DIR": str(index)}
             run_plain(["ingest", "seeds"], env)
             args = ["eval", "qa", shown(seed_qa), "--json"]
-            outcome, seconds = run_json(args, env)
+            outcome, seconds = run_json(args, env, name="seed_qa")
             outputs["seed_qa"] = outcome
             setup = "```\nRAG_INDEX_DIR=/tmp/seed-index rag ingest seeds\n```\n"
             sections.append(qa_section(args, outcome, seconds, setup).replace(
                 command(args), command(args, "RAG_INDEX_DIR=/tmp/seed-index ")))
         found = sorted(options.questions_dir.glob("*.jsonl")) if options.questions_dir else []
+        if REPLAY_DIR is not None:
+            found = [f for f in found if (REPLAY_DIR / f"xquad.{f.stem.split('.')[-1]}-de.json").exists()]
         if options.questions_dir and not found:
             print(f"no *.jsonl question files in {options.questions_dir}", file=sys.stderr)
         cross = []
@@ -227,16 +263,14 @@ def main() -> None:
             lang = path.stem.split(".")[-1]
             args = ["eval", "squad", shown(german), "--questions", shown(path), "--mode", "full", "--mode", "dense",
                     *limit, "--json"]
-            outcome, seconds = run_json([*args, *cache])
+            outcome, seconds = run_json([*args, *cache], name=f"xquad.{lang}-de")
             outputs[f"xquad.{lang}-de"] = outcome
             cross.append((lang, args, outcome, seconds))
         if cross:
             sections.append(cross_section(cross))
     total = time.perf_counter() - started
-    if options.save_json:
-        options.save_json.mkdir(parents=True, exist_ok=True)
-        for name, outcome in outputs.items():
-            (options.save_json / f"{name}.json").write_text(json.dumps(outcome, ensure_ascii=False), encoding="utf-8")
+    if REPLAY_DIR is not None and (REPLAY_DIR / "seconds.json").exists():
+        total = sum(json.loads((REPLAY_DIR / "seconds.json").read_text()).values())
     model = next(iter(outputs.values()))["run"]["model"] if outputs else "?"
     header = (f"_Generated by `python scripts/benchmarks.py{' --limit ' + str(options.limit) if options.limit else ''}"
               f"{' --questions-dir ' + shown(options.questions_dir) if options.questions_dir else ''}` on "

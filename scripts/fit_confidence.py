@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 import tempfile
 from pathlib import Path
@@ -55,6 +56,45 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iterations: int = 5
     return w
 
 
+def softmax_ranker(groups: list[dict], l2: float = 1e-2) -> np.ndarray:
+    """Conditional logit: maximise log P(a right unit | the question's candidates), questions with one right unit."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+
+    usable = [g for g in groups if g["good"].any()]
+    width = usable[0]["features"].shape[1]
+
+    def loss(w):
+        total, gradient = 0.0, np.zeros_like(w)
+        for g in usable:
+            z = g["features"] @ w
+            p = np.exp(z - logsumexp(z))
+            good = g["good"] > 0
+            q = p[good] / p[good].sum()
+            total -= logsumexp(z[good]) - logsumexp(z)
+            gradient -= g["features"][good].T @ q - g["features"].T @ p
+        penalty = np.r_[np.full(width - 1, l2), 0.0]
+        return total + 0.5 * (penalty * w * w).sum(), gradient + penalty * w
+
+    return minimize(loss, np.zeros(width), jac=True, method="L-BFGS-B").x
+
+
+class QueryCache:
+    """The embedder, remembering question vectors: each question is asked with and without its article."""
+
+    def __init__(self, embedder):
+        self.embedder, self.name, self.memory = embedder, embedder.name, {}
+
+    def __getattr__(self, name):
+        return getattr(self.embedder, name)
+
+    def embed_queries(self, texts):
+        missing = [t for t in texts if t not in self.memory]
+        if missing:
+            self.memory.update(zip(missing, self.embedder.embed_queries(missing)))
+        return np.array([self.memory[t] for t in texts])
+
+
 def pipeline_over(index: Index, settings: Settings, embedder) -> Pipeline:
     pipeline = Pipeline(settings, embedder=embedder)
     pipeline._index = index  # an in-memory index: nothing on disk to reload from
@@ -76,14 +116,14 @@ def collect(pipeline: Pipeline, questions, label: bool, desc: str) -> list[dict]
     return rows
 
 
-def top_logits(model: ConfidenceModel, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    logits, right = [], []
+def top_answers(model: ConfidenceModel, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows of each question's top-ranked unit, and whether it is right."""
+    top, right = [], []
     for row in rows:
-        z = model.logits(row["features"])
-        best = int(np.argmax(z))
-        logits.append(z[best])
+        best = int(np.argmax(model.logits(row["features"])))
+        top.append(row["features"][best])
         right.append(row["good"][best])
-    return np.array(logits), np.array(right)
+    return np.array(top), np.array(right)
 
 
 def reliability(confidences: np.ndarray, right: np.ndarray) -> list[tuple[str, int, float, float]]:
@@ -98,9 +138,14 @@ def reliability(confidences: np.ndarray, right: np.ndarray) -> list[tuple[str, i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--precision", type=float, default=0.8, help="precision the no-answer threshold aims at")
+    parser.add_argument("--precision", type=float, default=0.7, help="precision the no-answer threshold aims at")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "rag-xquad-index",
                         help="where the XQuAD index is kept between runs")
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "rag-fit-data.pkl",
+                        help="where the collected candidates are kept")
+    parser.add_argument("--reuse", action="store_true", help="reuse the collected candidates of an earlier run")
+    parser.add_argument("--answer-passages", type=int, default=3, help="candidates come from this many passages")
+    parser.add_argument("--ranker", choices=("softmax", "pointwise"), default="pointwise")
     parser.add_argument("--write", action="store_true", help=f"write the fitted model to {WEIGHTS_FILE}")
     args = parser.parse_args()
 
@@ -108,8 +153,9 @@ def main() -> None:
     english = {q.id: q.question for q in load_squad(XQUAD / "xquad.en.json").questions}
     articles = list(dict.fromkeys(article_of(d.id) for d in squad.documents))
     fit_articles = set(articles[:FIT_ARTICLES])
-    settings = Settings(index_dir=args.cache)
+    settings = Settings(index_dir=args.cache, answer_passages=args.answer_passages)
     pipeline = Pipeline(settings)
+    pipeline.embedder = QueryCache(pipeline.embedder)
     if not pipeline.has_index():
         pipeline.ingest(squad.documents, progress=True)
     full = pipeline.index
@@ -120,45 +166,64 @@ def main() -> None:
             chosen = [type(q)(q.id, english[q.id], q.doc_id, q.answers, q.starts) for q in chosen]
         return chosen
 
-    data = {}
-    for half, article_set in (("fit", fit_articles), ("held-out", set(articles) - fit_articles)):
-        for language in ("de", "en"):
-            data[half, language, "in"] = collect(pipeline, questions(article_set, language), True, f"{half} {language}")
-            left_out = []
-            for article in tqdm(sorted(article_set), desc=f"{half} {language} left out", leave=False):
-                index = Index(full.model, full.dim)
-                for doc_id, entry in full.entries.items():
-                    if article_of(doc_id) != article:
-                        index.put(entry)
-                other = pipeline_over(index, settings.model_copy(update={"index_dir": args.cache / "none"}),
-                                      pipeline.embedder)
-                left_out += collect(other, questions({article}, language), False, article)
-            data[half, language, "out"] = left_out
+    if args.data.exists() and args.reuse:
+        data = pickle.loads(args.data.read_bytes())
+    else:
+        data = {}
+        for half, article_set in (("fit", fit_articles), ("held-out", set(articles) - fit_articles)):
+            for language in ("de", "en"):
+                data[half, language, "in"] = collect(pipeline, questions(article_set, language), True, f"{half} {language}")
+                left_out = []
+                for article in tqdm(sorted(article_set), desc=f"{half} {language} left out", leave=False):
+                    index = Index(full.model, full.dim)
+                    for doc_id, entry in full.entries.items():
+                        if article_of(doc_id) != article:
+                            index.put(entry)
+                    other = pipeline_over(index, settings.model_copy(update={"index_dir": args.cache / "none"}),
+                                          pipeline.embedder)
+                    left_out += collect(other, questions({article}, language), False, article)
+                data[half, language, "out"] = left_out
+
+        args.data.write_bytes(pickle.dumps(data))
+    for key, rows in sorted(data.items()):
+        if key[2] == "in":
+            print(f"ceiling {key[0]}/{key[1]}: a right unit among the candidates for "
+                  f"{np.mean([r['good'].any() for r in rows]):.3f} of {len(rows)} questions")
 
     ranker_rows = data["fit", "de", "in"] + data["fit", "en", "in"]
     x = np.concatenate([r["features"] for r in ranker_rows])
     y = np.concatenate([r["good"] for r in ranker_rows])
-    weights = logistic(x, y)
+    pointwise = logistic(x, y)
+    listwise = softmax_ranker(ranker_rows)
+    cosine_only = np.zeros(len(FEATURES))
+    cosine_only[FEATURES.index("cosine")] = 1.0
+    for name, w in (("cosine only", cosine_only), ("pointwise", pointwise), ("softmax", listwise)):
+        for half in ("fit", "held-out"):
+            for language in ("de", "en"):
+                _, right = top_answers(ConfidenceModel(w), data[half, language, "in"])
+                print(f"{name} ranker, {half}/{language}: top answer right {right.mean():.3f}")
+    weights = listwise if args.ranker == "softmax" else pointwise
     ranker = ConfidenceModel(weights)
 
     calibration_rows = ranker_rows + data["fit", "de", "out"] + data["fit", "en", "out"]
-    z, right = top_logits(ranker, calibration_rows)
-    scale, shift = logistic(np.stack([z, np.ones_like(z)], axis=1), right, l2=0.0)
-    model = ConfidenceModel(weights, float(scale), float(shift))
-    confidences = 1 / (1 + np.exp(-(scale * z + shift)))
+    top, right = top_answers(ranker, calibration_rows)
+    lexical_fit = top[:, FEATURES.index("lexical_fit")]
+    scale, lexical, shift = logistic(np.stack([ranker.logits(top), lexical_fit, np.ones(len(top))], axis=1), right,
+                                     l2=0.0)
+    model = ConfidenceModel(weights, float(scale), float(shift), 0.5, float(lexical))
+    confidences = model(top)
     threshold = 0.5
     for candidate in np.arange(0.05, 0.96, 0.01):
         answered = confidences >= candidate
         if answered.sum() and right[answered].mean() >= args.precision:
             threshold = float(round(candidate, 2))
             break
-    model = ConfidenceModel(weights, float(scale), float(shift), threshold)
+    model = ConfidenceModel(weights, float(scale), float(shift), threshold, float(lexical))
 
     report = {}
     for (half, language, kind), rows in sorted(data.items()):
-        z, right = top_logits(model, rows)
-        conf = 1 / (1 + np.exp(-(model.scale * z + model.shift)))
-        answered = conf >= threshold
+        top, right = top_answers(model, rows)
+        answered = model(top) >= threshold
         report[f"{half}/{language}/{'answerable' if kind == 'in' else 'unanswerable'}"] = {
             "questions": len(rows),
             "top_right": round(float(right.mean()), 3) if kind == "in" else None,
@@ -167,11 +232,12 @@ def main() -> None:
         }
     held = data["held-out", "de", "in"] + data["held-out", "en", "in"] + \
         data["held-out", "de", "out"] + data["held-out", "en", "out"]
-    z, right = top_logits(model, held)
-    table = reliability(1 / (1 + np.exp(-(model.scale * z + model.shift))), right)
+    top, right = top_answers(model, held)
+    table = reliability(model(top), right)
 
     print(f"ranker weights: {dict(zip(FEATURES, np.round(weights, 3)))}")
-    print(f"calibration: scale {scale:.3f} shift {shift:.3f}; threshold {threshold} for precision {args.precision}")
+    print(f"calibration: scale {scale:.3f} lexical {lexical:.3f} shift {shift:.3f}; "
+          f"threshold {threshold} for precision {args.precision}")
     print("\n| split / questions | n | top answer right | answered and right | no-answer rate |\n|---|---|---|---|---|")
     for name, r in report.items():
         print(f"| {name} | {r['questions']} | {r['top_right'] if r['top_right'] is not None else '—'} | "
@@ -185,7 +251,8 @@ def main() -> None:
             "fitted_on": f"scripts/fit_confidence.py: XQuAD articles 0-{FIT_ARTICLES - 1} (de + en questions); "
                          f"reported on articles {FIT_ARTICLES}-47",
             "weights": {name: round(float(w), 5) for name, w in zip(FEATURES, weights)},
-            "calibration": {"scale": round(float(scale), 5), "shift": round(float(shift), 5)},
+            "calibration": {"scale": round(float(scale), 5), "lexical": round(float(lexical), 5),
+                            "shift": round(float(shift), 5)},
             "threshold": threshold, "precision_target": args.precision,
             "held_out": report, "reliability_held_out": table}, indent=1, ensure_ascii=False) + "\n")
         print(f"\nwrote {WEIGHTS_FILE}")

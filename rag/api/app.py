@@ -14,8 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from ..errors import IndexUnavailable, InvalidInput, NotFound, RagError
 from ..pipeline import Pipeline
 from ..settings import Settings
-from . import ask, documents, health
-from .common import Guard
+from . import ask, documents, health, security
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +149,6 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
                               "[start, end) of a document's original text.")
     app.state.pipeline = pipeline
     app.state.settings = settings
-    app.state.guard = Guard()
     for router in (ask.router, documents.router, health.router):
         app.include_router(router)
     _install_handlers(app)
@@ -161,6 +159,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    security.install(app, settings)  # API key, rate limit, CORS: outside the body limit
     return app
 
 

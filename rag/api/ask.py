@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from ..pipeline import Pipeline
 from ..types import reply_to_dict
-from .common import Answer, Guard, MaxAnswers, Passage, Question, TopK, errors, get_guard, get_pipeline
+from .common import Answer, MaxAnswers, Passage, Question, TopK, errors, get_pipeline
 
 router = APIRouter(tags=["questions"])
 
@@ -32,18 +32,16 @@ class SearchReply(BaseModel):
 
 
 @router.post("/ask", response_model=AskReply, responses=errors(400, 413, 422, 503))
-def ask(body: AskRequest, pipeline: Pipeline = Depends(get_pipeline), guard: Guard = Depends(get_guard)):
+def ask(body: AskRequest, pipeline: Pipeline = Depends(get_pipeline)):
     """Answer a question with extracts of the documents; `no_answer` is true when none is confident enough."""
-    with guard.reading():
-        reply = pipeline.ask(body.question, body.top_k, body.max_answers)
+    reply = pipeline.ask(body.question, body.top_k, body.max_answers)  # one index version throughout
     return reply_to_dict(reply)
 
 
 @router.get("/search", response_model=SearchReply, responses=errors(422, 503))
 def search(q: Question = Query(description="the question, 1–1000 characters after stripping"),
            k: int = Query(5, ge=1, le=50, description="passages to retrieve, 1–50"),
-           pipeline: Pipeline = Depends(get_pipeline), guard: Guard = Depends(get_guard)):
+           pipeline: Pipeline = Depends(get_pipeline)):
     """Retrieval only: the passages closest to `q`, best first."""
-    with guard.reading():
-        passages = pipeline.search(q, k)
+    passages = pipeline.search(q, k)
     return {"passages": [asdict(p) for p in passages]}

