@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from .errors import RagError
 from .settings import Settings
@@ -22,6 +23,9 @@ class RagGroup(click.Group):
             return super().invoke(ctx)
         except RagError as error:
             raise click.ClickException(str(error)) from None
+        except ValidationError as error:  # a RAG_* environment variable out of range
+            problems = "; ".join(f"RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+            raise click.ClickException(f"invalid configuration: {problems}") from None
 
 
 @click.group(cls=RagGroup)

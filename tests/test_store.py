@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-from rag.errors import InvalidInput
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.store import FaissStore, StoreConfig, open_store
@@ -34,7 +33,7 @@ def test_milvus_store_finds_what_exact_faiss_finds(tmp_path):
 
 
 def test_store_setting_is_validated():
-    with pytest.raises(InvalidInput):
+    with pytest.raises(ValueError, match="vector_store"):
         Settings(vector_store="pinecone")
 
 
