@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.servers import ThreadServer  # noqa: E402
 
 QUESTION = "Was sagte Lawrow über ein Bündnis?"
 
@@ -29,7 +30,7 @@ def local_server():
     pipeline = Pipeline(settings)
     if not pipeline.has_index():
         pipeline.ingest_folder(settings.seeds_dir)
-    return LiveServer(create_app(settings, pipeline))
+    return ThreadServer(create_app(settings, pipeline))
 
 
 def main() -> None:

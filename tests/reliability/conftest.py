@@ -4,27 +4,21 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from ..servers import free_port
+
 from rag.index import Index
 from rag.settings import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
 RAG = [str(Path(sys.executable).parent / "rag")]  # the console script of this venv
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rag_env(index_dir: Path, **extra: str) -> dict[str, str]:
@@ -84,32 +78,6 @@ class ServeProcess:
     @property
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
-
-
-class ThreadServer:
-    """uvicorn in a background thread over an app object."""
-
-    def __init__(self, app, **config):
-        import uvicorn
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = {"log_level": "warning", "lifespan": "off", **config}
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, **config))
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
-
-    def __enter__(self) -> "ThreadServer":
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from rag.api import create_app
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
-from .conftest import ThreadServer, index_state
+from ..servers import ThreadServer
+from .conftest import index_state
 
 QUESTIONS = ["Was sagte Lawrow über ein Bündnis?", "Wann trafen sich Putin und Xi Jinping?",
              "Was baut die Gemeinde Quastenberg?", "Wie viel kostet die Seilbahn?", "Who is the mayor?"]

@@ -20,7 +20,7 @@ from rag.ingest import find_files, read_folder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
-from .conftest import ThreadServer
+from ..servers import ThreadServer
 
 KEY = "s3cret-key-Zq8"
 
