@@ -43,6 +43,18 @@ class FakeEmbedder:
         return self._embed(list(texts))
 
 
+def assert_spans_exact(pipeline: Pipeline, reply) -> None:
+    """Every passage, answer and context of the reply cuts exactly its text from its document."""
+    for passage in reply.passages:
+        assert pipeline.document(passage.doc_id).text[passage.start:passage.end] == passage.text
+    for answer in reply.answers:
+        text = pipeline.document(answer.doc_id).text
+        assert text[answer.start:answer.end] == answer.text
+        assert text[answer.context.start:answer.context.end] == answer.context.text
+        assert answer.context.start <= answer.start and answer.end <= answer.context.end
+        assert len(answer.text) <= 300 and 0.0 <= answer.score <= 1.0
+
+
 @pytest.fixture
 def fake_pipeline(tmp_path) -> Pipeline:
     """An empty pipeline over a temporary index, with the fake embedder (for tests about something else)."""

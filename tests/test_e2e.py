@@ -6,17 +6,9 @@ from click.testing import CliRunner
 
 from rag.cli import cli
 
+from .conftest import assert_spans_exact
+
 LAWROW = "What did Lawrow say about an alliance?"
-
-
-def assert_exact(pipeline, reply):
-    for passage in reply.passages:
-        assert pipeline.document(passage.doc_id).text[passage.start:passage.end] == passage.text
-    for answer in reply.answers:
-        text = pipeline.document(answer.doc_id).text
-        assert text[answer.start:answer.end] == answer.text
-        assert text[answer.context.start:answer.context.end] == answer.context.text
-        assert len(answer.text) <= 300 and 0.0 <= answer.score <= 1.0
 
 
 def test_lawrow_question_cites_his_speech(seeded_pipeline):
@@ -25,7 +17,7 @@ def test_lawrow_question_cites_his_speech(seeded_pipeline):
     top = reply.answers[0]
     assert top.doc_id == "000_4cb28fa25178b61e"
     assert "Allianz" in top.text or "Bündnis" in top.text
-    assert_exact(seeded_pipeline, reply)
+    assert_spans_exact(seeded_pipeline, reply)
 
 
 def seed_outcomes(pipeline, questions) -> dict[str, bool]:
@@ -34,7 +26,7 @@ def seed_outcomes(pipeline, questions) -> dict[str, bool]:
     outcomes = {}
     for item in questions:
         reply = pipeline.ask(item["question"])
-        assert_exact(pipeline, reply)
+        assert_spans_exact(pipeline, reply)
         if not item["answerable"]:
             outcomes[item["id"]] = reply.no_answer
             continue

@@ -5,7 +5,7 @@ from rag.errors import InvalidInput, NotFound
 from rag.ingest import make_document
 from rag.pipeline import Pipeline
 
-from .conftest import FakeEmbedder
+from .conftest import FakeEmbedder, assert_spans_exact
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -73,14 +73,7 @@ def test_remove_unknown_is_not_found(fake_pipeline, corpus):
 
 def test_every_returned_span_is_exact(fake_pipeline, corpus):
     fake_pipeline.ingest_folder(corpus)
-    reply = fake_pipeline.ask("Wohin reiste Putin?", top_k=5, max_answers=5)
-    for passage in reply.passages:
-        assert fake_pipeline.document(passage.doc_id).text[passage.start:passage.end] == passage.text
-    for answer in reply.answers:
-        text = fake_pipeline.document(answer.doc_id).text
-        assert text[answer.start:answer.end] == answer.text
-        assert text[answer.context.start:answer.context.end] == answer.context.text
-        assert answer.context.start <= answer.start and answer.end <= answer.context.end
+    assert_spans_exact(fake_pipeline, fake_pipeline.ask("Wohin reiste Putin?", top_k=5, max_answers=5))
 
 
 def test_unknown_mode_is_refused():
