@@ -26,12 +26,3 @@ def weighted_fusion(runs: dict[str, dict[int, float]], weights: dict[str, float]
         for row, score in minmax(scores).items():
             total[row] = total.get(row, 0.0) + weight * score / weight_sum
     return sorted(total.items(), key=lambda item: (-item[1], item[0]))
-
-
-def reciprocal_rank_fusion(runs: dict[str, dict[int, float]], k: int = 60) -> list[tuple[int, float]]:
-    """Classic RRF: sum of 1 / (k + rank) over the runs, best first."""
-    total: dict[int, float] = {}
-    for scores in runs.values():
-        for rank, row in enumerate(sorted(scores, key=lambda r: -scores[r]), start=1):
-            total[row] = total.get(row, 0.0) + 1.0 / (k + rank)
-    return sorted(total.items(), key=lambda item: (-item[1], item[0]))

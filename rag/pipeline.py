@@ -4,8 +4,8 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
-from contextlib import contextmanager
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,10 +17,10 @@ from .embed import Embedder, load_embedder
 from .errors import IndexUnavailable, InvalidInput, NotFound
 from .fuse import weighted_fusion
 from .index import Compiled, Entry, Index, live_version
-from .store import StoreConfig
 from .ingest import chunk_view, read_folder, searchable_text
 from .lexical import LexicalIndex
 from .settings import Settings
+from .store import StoreConfig
 from .types import Answer, Context, Document, Passage, Reply, Span
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class Pipeline:
         self.mode = mode
         self._index: Index | None = None
         self._store = StoreConfig.from_settings(self.settings)
-        self._lexical: tuple[int, LexicalIndex] | None = None
+        self._lexical: tuple[Compiled, LexicalIndex] | None = None
         self._lock = threading.RLock()
 
     @property
@@ -210,10 +210,10 @@ class Pipeline:
 
     def _lexical_index(self, index: Index) -> LexicalIndex:
         compiled = index.compiled
-        if self._lexical is None or self._lexical[0] != id(compiled):
+        if self._lexical is None or self._lexical[0] is not compiled:  # held, so never confused with a new version
             texts = [chunk_view(compiled.documents[compiled.chunk_doc[row]], *compiled.chunk_spans[row])
                      for row in range(len(compiled.chunk_spans))]
-            self._lexical = (id(compiled), LexicalIndex().fit(texts))
+            self._lexical = (compiled, LexicalIndex().fit(texts))
         return self._lexical[1]
 
     def retrieve(self, question: str, top_k: int | None = None) -> Retrieval:

@@ -204,10 +204,6 @@ class MilvusStore:
                                   limit=min(k, self._ntotal), search_params=params, output_fields=["row"])
         return [(int(hit["row"] if "row" in hit else hit["id"]), float(hit["distance"])) for hit in hits[0]]
 
-    def drop(self) -> None:
-        self.client.drop_collection(self.name)
-
-
 def open_store(vectors: np.ndarray, config: StoreConfig, persisted: Path | None = None,
                digest: str | None = None) -> VectorStore:
     """The store for a chunk matrix: Milvus, a saved FAISS graph (``persisted``), or a FAISS index built now."""

@@ -1,6 +1,6 @@
 from hypothesis import given, strategies as st
 
-from rag.fuse import minmax, reciprocal_rank_fusion, weighted_fusion
+from rag.fuse import minmax, weighted_fusion
 
 scores = st.dictionaries(st.integers(0, 50), st.floats(-10, 10, allow_nan=False), max_size=20)
 
@@ -24,8 +24,3 @@ def test_fused_scores_stay_in_unit_interval_and_sorted(runs, wa, wb):
     values = [s for _, s in fused]
     assert values == sorted(values, reverse=True)
     assert all(-1e-9 <= v <= 1 + 1e-9 for v in values)
-
-
-def test_rrf_rewards_agreement():
-    fused = reciprocal_rank_fusion({"a": {1: 3.0, 2: 2.0}, "b": {2: 5.0, 3: 1.0}})
-    assert fused[0][0] == 2

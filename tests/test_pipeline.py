@@ -97,3 +97,11 @@ def test_lone_surrogates_reach_the_model_replaced(tmp_path):
     from rag.embed import encodable
 
     assert encodable(["a\ud800b", "Grüße"]) == ["a?b", "Grüße"]
+
+
+def test_a_write_gives_questions_a_fresh_lexical_index(fake_pipeline):
+    fake_pipeline.ingest([make_document("a", "Putin reiste nach Harbin.")])
+    assert fake_pipeline.search("Harbin", 1)[0].doc_id == "a"
+    fake_pipeline.ingest([make_document("b", "Lawrow sprach in Astana über ein Bündnis.")])
+    fake_pipeline.remove("a")
+    assert [p.doc_id for p in fake_pipeline.search("Astana Bündnis", 5)] == ["b"]

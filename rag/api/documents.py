@@ -17,7 +17,6 @@ router = APIRouter(tags=["documents"])
 
 # meta keys the pipeline computes itself from the text; a client may not set them
 RESERVED_META = ("boilerplate", "sha256")
-SUMMARY_FIELDS = ("id", "title", "chars", "chunks")
 
 
 def _client_meta(meta: dict[str, Any]) -> dict[str, Any]:
