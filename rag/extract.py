@@ -101,20 +101,34 @@ def confidence(features: np.ndarray, model: ConfidenceModel | None = None) -> np
     return (model or default_model())(features)
 
 
+def cosine_gaps(cosines: np.ndarray, documents: np.ndarray) -> np.ndarray:
+    """How far each unit's cosine stands above the best other unit of its own document (of all others when it is
+    its document's only candidate).
+
+    Within the document, because news articles retell each other: a sentence that another article paraphrases is no
+    less likely to be the answer, but a gap over all candidates would count the paraphrase against it.
+    """
+    gaps = np.zeros(len(cosines))
+    for i, document in enumerate(documents):
+        others = np.arange(len(cosines)) != i
+        rivals = others & (documents == document)
+        rivals = rivals if rivals.any() else others
+        gaps[i] = cosines[i] - cosines[rivals].max() if rivals.any() else 0.0
+    return gaps
+
+
 def feature_rows(question: str, unit_texts: list[str], cosines: np.ndarray, passage_scores: np.ndarray,
-                 lexical_fit: float) -> np.ndarray:
-    """One row of FEATURES per candidate unit.
+                 lexical_fit: float, documents: np.ndarray | None = None) -> np.ndarray:
+    """One row of FEATURES per candidate unit; ``documents`` says which document each unit comes from.
 
     Only what describes the unit itself and its passage's fused score: features of passage rank or of neighbouring
     sentences, tried too, fitted Wikipedia paragraphs but transferred worse to news articles (docs/benchmarks.md).
     """
     types = question_types(question)
     question_terms = set(terms(question))
-    best = cosines.max(initial=0.0)
-    second = np.sort(cosines)[-2] if len(cosines) > 1 else best
+    documents = np.zeros(len(cosines), int) if documents is None else np.asarray(documents)
     rows = []
-    for text, cosine, passage_score in zip(unit_texts, cosines, passage_scores):
-        gap = cosine - (second if cosine >= best else best)
+    for text, cosine, gap, passage_score in zip(unit_texts, cosines, cosine_gaps(cosines, documents), passage_scores):
         shared = overlap(question_terms, text)
         rows.append([cosine, gap, passage_score, shared, shared * lexical_fit, type_match(types, text),
                      float(bool(SENTENCE_END.search(text))), math.log(max(len(text), 1)), lexical_fit, 1.0])

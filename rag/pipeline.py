@@ -279,7 +279,7 @@ class Pipeline:
         features = extract.feature_rows(
             question, texts, cosines=compiled.unit_vectors[units] @ retrieval.query_vector,
             passage_scores=np.array([retrieval.passages[p].score for p in positions]),
-            lexical_fit=retrieval.lexical_fit)
+            lexical_fit=retrieval.lexical_fit, documents=compiled.unit_doc[units])
         return Candidates(units, positions, texts, features)
 
     def _extract(self, question: str, retrieval: Retrieval, max_answers: int) -> list[Answer]:

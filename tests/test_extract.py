@@ -1,7 +1,7 @@
 import numpy as np
 from hypothesis import given, strategies as st
 
-from rag.extract import FEATURES, ConfidenceModel, context_of, feature_rows, question_types, tighten, type_match
+from rag.extract import FEATURES, ConfidenceModel, context_of, cosine_gaps, feature_rows, question_types, tighten, type_match
 from rag.types import Span
 
 SENTENCE = "In gemäßigter Sprache erklärte Lawrow, Russland sei offen für den „Aufbau einer echten Allianz mit China“."
@@ -37,6 +37,14 @@ def test_confidence_is_a_probability_and_monotone_in_a_positive_weight():
     rows = feature_rows("Wer?", ["a b", "c d"], np.array([0.9, 0.7]), np.array([1.0, 0.5]), 1.0)
     p = model(rows)
     assert rows.shape == (2, len(FEATURES)) and np.all((0 <= p) & (p <= 1)) and p[0] > p[1]
+
+
+def test_cosine_gap_is_taken_within_the_document():
+    # units 0 and 1 come from one article, unit 2 retells unit 0 in another one
+    gaps = cosine_gaps(np.array([0.90, 0.80, 0.89]), np.array([0, 0, 1]))
+    assert np.allclose(gaps, [0.10, -0.10, -0.01])  # unit 2 is alone in its document: compared with all others
+    assert np.allclose(cosine_gaps(np.array([0.9, 0.8]), np.array([0, 0])), [0.1, -0.1])
+    assert cosine_gaps(np.array([0.7]), np.array([3])).tolist() == [0.0]
 
 
 texts = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=400)
