@@ -1,9 +1,11 @@
 """Bounded load test on loopback: starts `rag serve` on 127.0.0.1 over a temporary copy of an index, runs N
 concurrent clients for D seconds (mixed POST /ask and GET /search, plus a few POST/DELETE /documents), and reports
-throughput, p50/p99 latency per kind, the error count (must be 0) and the server's RSS before and after.
+throughput, p50/p99 latency per kind, the error count (must be 0) and the server's RSS before, after and at ten
+even steps in between (to tell a plateau from a leak in a long run).
 
     python scripts/load_test.py                      # 60 s, 8 clients, over a copy of ./index (or $RAG_INDEX_DIR)
     python scripts/load_test.py --duration 5 --json  # a short run, one JSON object
+    python scripts/load_test.py --duration 900       # a soak: does RSS level off?
 
 The server runs with RAG_RATE_LIMIT=0 (all clients share 127.0.0.1; the default 600/min would answer 429).
 Exit status 1 when any request failed.
@@ -39,9 +41,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def rss_mib(pid: int) -> float:
+def rss_mib(pid: int, kind: str = "VmRSS") -> float:
+    """Resident memory in MiB: all of it (VmRSS), or its anonymous part (RssAnon) or file-backed part (RssFile).
+
+    The bundled model is a memory-mapped file: its pages count as RssFile once a new token first touches them, and
+    the kernel can drop them again. A leak would show in RssAnon.
+    """
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(kind + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -164,8 +171,22 @@ def main(argv: list[str] | None = None) -> dict:
             httpx.post(url + "/ask", json={"question": QUESTIONS[0]}, timeout=60)  # first-request costs out of the way
             health = httpx.get(url + "/health", timeout=30).json()
             rss_before = rss_mib(process.pid)
+            anon_before = rss_mib(process.pid, "RssAnon")
+            timeline: list[tuple[float, float]] = []
+            done = threading.Event()
+
+            def sample_rss() -> None:
+                while not done.wait(args.duration / 10):
+                    timeline.append((round(rss_mib(process.pid), 1), round(rss_mib(process.pid, "RssAnon"), 1)))
+
+            sampler = threading.Thread(target=sample_rss, daemon=True)
+            sampler.start()
             result = run(url, args.duration, args.clients, args.write_every, args.seed)
-            result["rss_mib"] = {"before": round(rss_before, 1), "after": round(rss_mib(process.pid), 1)}
+            done.set()
+            result["rss_mib"] = {"before": round(rss_before, 1), "after": round(rss_mib(process.pid), 1),
+                                 "anonymous_before": round(anon_before, 1),
+                                 "anonymous_after": round(rss_mib(process.pid, "RssAnon"), 1),
+                                 "every_tenth_of_the_run": timeline}
             result["index"] = {"documents": health["documents"], "chunks": health["chunks"]}
             result["cpus"] = os.cpu_count()
         finally:
@@ -184,6 +205,10 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"  server RSS {result['rss_mib']['before']} MiB before, {result['rss_mib']['after']} MiB after; "
               f"index {result['index']['documents']} documents, {result['index']['chunks']} chunks; "
               f"{result['cpus']} CPUs")
+        rss = result["rss_mib"]
+        print(f"  server RSS at each tenth of the run (anonymous part in brackets): "
+              f"{', '.join(f'{total} ({anon})' for total, anon in rss['every_tenth_of_the_run'])} MiB; "
+              f"anonymous {rss['anonymous_before']} MiB before, {rss['anonymous_after']} MiB after")
         for sample in result["error_samples"]:
             print("  error:", sample)
     return result
