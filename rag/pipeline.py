@@ -258,7 +258,8 @@ class Pipeline:
             rows = sorted(set(runs["dense"]) | set(runs["lexical"]))
             runs["dense"] = {r: float(compiled.chunk_vectors[r] @ query_vector) for r in rows}
             runs["sentence"] = {r: _best_unit(compiled, r, query_vector) for r in rows}
-            if lexical_fit < TERMS_BELOW_FIT and (terms := self._term_scores(question, compiled, rows)):
+            asks_terms = self.settings.latent_terms and lexical_fit < TERMS_BELOW_FIT
+            if asks_terms and (terms := self._term_scores(question, compiled, rows)):
                 runs["terms"] = terms
             weights = {"dense": 1.0, "sentence": 1.0, "lexical": 0.6 * lexical_fit, "terms": TERMS_WEIGHT}
             ranked = weighted_fusion(runs, weights)

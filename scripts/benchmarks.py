@@ -185,6 +185,21 @@ def cross_section(tables: list[tuple[str, list[str], dict, float]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def terms_section(rows: list[tuple[str, dict, dict]]) -> str:
+    """Full mode with and without latent terms, same index, same run (RAG_LATENT_TERMS=false for the second)."""
+    columns = [("R@1", "recall_at_1"), ("MRR@10", "mrr_at_10"), ("hit@1", "answer_hit_at_1"),
+               ("no-ans", "no_answer_rate"), ("p50 ms", "latency_p50_ms")]
+    lines = ["### Latent terms on and off (XQuAD, same index, same run)", "",
+             "The full mode again with `RAG_LATENT_TERMS=false`, which leaves out the latent-term score.", "",
+             "| questions | latent terms | " + " | ".join(name for name, _ in columns) + " |",
+             "|---|---|" + "---:|" * len(columns)]
+    for title, on, off in rows:
+        for label, metrics in (("on (default)", on), ("off", off)):
+            lines.append(f"| {title} | {label} | " + " | ".join(
+                f"{metrics[key]:.1f}" if key.endswith("_ms") else f"{metrics[key]:.3f}" for _, key in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_block(output: Path, block: str) -> None:
     generated = f"{START}\n{block.rstrip()}\n{END}"
     if output.exists():
@@ -238,6 +253,15 @@ def main() -> None:
             setup = command(["eval", "questions", shown(english), "-o", "xquad.en.jsonl"]) + "\n"
             sections.append(squad_section("XQuAD, English questions on German paragraphs", args, outcome, seconds,
                                           setup=setup))
+        ablation = []
+        for name, title in (("xquad.de", "German questions"), ("xquad.en-de", "English questions")):
+            if name in outputs:  # the same question run again with latent terms off, over the same cached index
+                args = ["eval", "squad", shown(german), *(["--questions", str(questions)] if name != "xquad.de" else []),
+                        "--mode", "full", *limit, "--json"]
+                outcome, _ = run_json([*args, *cache], env={"RAG_LATENT_TERMS": "false"}, name=f"{name}.no-terms")
+                ablation.append((title, outputs[name]["metrics"]["full"], outcome["metrics"]["full"]))
+        if ablation:
+            sections.append(terms_section(ablation))
         if "de" not in options.skip:
             sections.append("### Where the modes differ (XQuAD, German questions)\n\n"
                             "answer-hit@1 and R@1 per question word; then the questions whose gold paragraph is "

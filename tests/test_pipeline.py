@@ -150,3 +150,21 @@ def test_latent_terms_score_the_chunks_that_share_them(tmp_path, corpus):
     lawrow = next(r for r in rows if compiled.chunk(r).doc_id == "b")
     assert max(scores, key=scores.get) == lawrow and scores[lawrow] > 0
     assert Pipeline(embedder=FakeEmbedder())._term_scores("lawrow", compiled, rows) == {}
+
+
+def test_latent_terms_can_be_switched_off(tmp_path, corpus):
+    class Counting(TermEmbedder):
+        asked = 0
+
+        def embed_terms(self, texts, progress=False):
+            Counting.asked += len(texts)
+            return super().embed_terms(texts, progress)
+
+    pipeline = Pipeline(embedder=Counting())
+    pipeline.settings.index_dir = tmp_path / "index"
+    pipeline.ingest_folder(corpus)
+    for switched_on, expected in ((True, 1), (False, 0)):
+        Counting.asked = 0
+        pipeline.settings.latent_terms = switched_on
+        pipeline.retrieve("who said something about an alliance")  # English: few of its words are in the corpus
+        assert Counting.asked == expected
