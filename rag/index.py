@@ -27,14 +27,14 @@ KEEP_VERSIONS = 2
 REBUILD_HINT = "rebuild it: delete the index folder, then run: rag ingest seeds/"
 FAISS_FILE = "chunks.faiss"  # the saved HNSW graph of a version, when it has one (exact search needs none)
 ARRAYS = ("chunk_spans", "chunk_counts", "chunk_vectors", "unit_spans", "unit_counts", "unit_vectors")
-TERM_ARRAYS = ("chunk_term_ids", "chunk_term_weights")  # optional: an index saved before them, or by a model
-# without latent terms, opens with rows of width 0
+TERM_ARRAYS = ("chunk_term_ids", "chunk_term_weights", "unit_term_ids", "unit_term_weights")  # optional: an index
+# saved before them, or by a model without latent terms, opens with rows of width 0
 
 
 @dataclass
 class Entry:
     """One document with its chunk and unit spans (rows of [start, end)), their vectors, and the latent terms of its
-    chunks (ids and weights; rows of width 0 when the model has none)."""
+    chunks and units (ids and weights; rows of width 0 when the model has none)."""
 
     document: Document
     chunk_spans: np.ndarray
@@ -43,11 +43,20 @@ class Entry:
     unit_vectors: np.ndarray
     chunk_term_ids: np.ndarray | None = None
     chunk_term_weights: np.ndarray | None = None
+    unit_term_ids: np.ndarray | None = None
+    unit_term_weights: np.ndarray | None = None
 
     def __post_init__(self):
-        if self.chunk_term_ids is None or self.chunk_term_weights is None:
-            self.chunk_term_ids = np.zeros((len(self.chunk_spans), 0), np.int32)
-            self.chunk_term_weights = np.zeros((len(self.chunk_spans), 0), np.float32)
+        for kind in ("chunk", "unit"):
+            if getattr(self, f"{kind}_term_ids") is None or getattr(self, f"{kind}_term_weights") is None:
+                rows = len(getattr(self, f"{kind}_spans"))
+                setattr(self, f"{kind}_term_ids", np.zeros((rows, 0), np.int32))
+                setattr(self, f"{kind}_term_weights", np.zeros((rows, 0), np.float32))
+
+    @property
+    def has_terms(self) -> bool:
+        """Whether its chunks and units have latent terms (an index saved before them has none, or none for units)."""
+        return all(weights.any() or not len(weights) for weights in (self.chunk_term_weights, self.unit_term_weights))
 
 
 class Index:
@@ -127,8 +136,7 @@ class Index:
             "unit_spans": _stack([e.unit_spans for e in entries], (0, 2), np.int64),
             "unit_counts": np.array([len(e.unit_spans) for e in entries], np.int64),
             "unit_vectors": _stack([e.unit_vectors for e in entries], (0, self.dim), np.float32),
-            "chunk_term_ids": _stack_terms([e.chunk_term_ids for e in entries], np.int32),
-            "chunk_term_weights": _stack_terms([e.chunk_term_weights for e in entries], np.float32),
+            **{name: _stack_terms([getattr(e, name) for e in entries], _term_dtype(name)) for name in TERM_ARRAYS},
         }
         for name, array in arrays.items():
             with open(staging / f"{name}.npy", "wb") as handle:
@@ -177,10 +185,10 @@ class Index:
                     f"the index in {folder} was built with model {manifest['model']!r}, not {model!r}: set "
                     f"RAG_MODEL={manifest['model']} or rebuild it with that model (rag ingest, in a new RAG_INDEX_DIR)")
             arrays = {name: np.load(live / f"{name}.npy") for name in ARRAYS}
-            for name, dtype in zip(TERM_ARRAYS, (np.int32, np.float32)):
+            for name in TERM_ARRAYS:
                 present = f"{name}.npy" in manifest["files"]
-                arrays[name] = np.load(live / f"{name}.npy") if present else \
-                    np.zeros((len(arrays["chunk_spans"]), 0), dtype)
+                rows = len(arrays[name.split("_")[0] + "_spans"])
+                arrays[name] = np.load(live / f"{name}.npy") if present else np.zeros((rows, 0), _term_dtype(name))
             rows = [json.loads(line) for line in (live / "documents.jsonl").read_text("utf-8", "surrogatepass").splitlines()]
         except IndexUnavailable:
             raise
@@ -198,7 +206,8 @@ class Index:
             document = Document(row["id"], row["text"], row["title"], row["meta"])
             index.entries[document.id] = Entry(document, arrays["chunk_spans"][c0:c1], arrays["chunk_vectors"][c0:c1],
                                                arrays["unit_spans"][u0:u1], arrays["unit_vectors"][u0:u1],
-                                               arrays["chunk_term_ids"][c0:c1], arrays["chunk_term_weights"][c0:c1])
+                                               arrays["chunk_term_ids"][c0:c1], arrays["chunk_term_weights"][c0:c1],
+                                               arrays["unit_term_ids"][u0:u1], arrays["unit_term_weights"][u0:u1])
         return index
 
 
@@ -218,15 +227,16 @@ class Compiled:
         if loaded is not None and len(loaded["chunk_counts"]) == len(entries):
             self.chunk_spans, self.unit_spans = loaded["chunk_spans"], loaded["unit_spans"]
             self.chunk_vectors, self.unit_vectors = loaded["chunk_vectors"], loaded["unit_vectors"]
-            self.chunk_term_ids, self.chunk_term_weights = loaded["chunk_term_ids"], loaded["chunk_term_weights"]
+            for name in TERM_ARRAYS:
+                setattr(self, name, loaded[name])
             persisted, digest = loaded["faiss"], loaded["digest"]
         else:
             self.chunk_spans = _stack([e.chunk_spans for e in entries], (0, 2), np.int64)
             self.unit_spans = _stack([e.unit_spans for e in entries], (0, 2), np.int64)
             self.unit_vectors = _stack([e.unit_vectors for e in entries], (0, dim), np.float32)
             self.chunk_vectors = _stack([e.chunk_vectors for e in entries], (0, dim), np.float32)
-            self.chunk_term_ids = _stack_terms([e.chunk_term_ids for e in entries], np.int32)
-            self.chunk_term_weights = _stack_terms([e.chunk_term_weights for e in entries], np.float32)
+            for name in TERM_ARRAYS:
+                setattr(self, name, _stack_terms([getattr(e, name) for e in entries], _term_dtype(name)))
             persisted, digest = None, None
         self.store: VectorStore = open_store(self.chunk_vectors, config, persisted, digest)
         # units of each chunk: rows [lo, hi) of units of the same document inside the chunk's span
@@ -268,6 +278,10 @@ def live_version(folder: Path) -> str | None:
 def _stack(parts: list[np.ndarray], empty_shape: tuple, dtype) -> np.ndarray:
     parts = [p for p in parts if len(p)]
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(empty_shape, dtype)
+
+
+def _term_dtype(name: str):
+    return np.int32 if name.endswith("_ids") else np.float32
 
 
 def _stack_terms(parts: list[np.ndarray], dtype) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import extract
 from .chunk import chunk_document, document_units
-from .embed import Embedder, load_embedder
+from .embed import Embedder, load_embedder, term_similarity, term_vector
 from .errors import IndexUnavailable, InvalidInput, NotFound
 from .fuse import weighted_fusion
 from .index import Compiled, Entry, Index, live_version
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
 TERMS_WEIGHT = 0.75  # of latent-term overlap in the fusion, beside dense 1, best sentence 1 and BM25 0.6 × lexical fit;
 # chosen on XQuAD's fit half (articles 0-23), docs/benchmarks.md
+CANDIDATE_POOL = 40  # chunks taken from each of dense and BM25 search before fusion, whatever top_k up to 10: the
+# fused scores are normalised over the pool and are features of the confidence, which was fitted with top_k 10
 TERMS_BELOW_FIT = 0.75  # latent terms only for questions with less of their words in the corpus: above, BM25 carries
 # the lexical signal and the terms' second encoder pass (as long as the first) gained nothing on XQuAD
 
@@ -51,6 +53,7 @@ class Retrieval:
     query_vector: np.ndarray
     compiled: Compiled  # the index version the rows refer to, kept even if a write replaces it meanwhile
     lexical_fit: float = 0.0  # share of the question's terms found in the corpus
+    query_terms: np.ndarray | None = None  # the question's latent terms (term_vector), when used
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Candidates:
     positions: np.ndarray
     texts: list[str]
     features: np.ndarray
+    latent_terms: bool  # whether the features include the units' term cosines
 
 
 def check_question(question: str) -> str:
@@ -96,6 +100,10 @@ class Pipeline:
     def min_confidence(self) -> float:
         configured = self.settings.min_confidence
         return extract.default_model().threshold if configured is None else configured
+
+    def _uses_terms(self, compiled: Compiled) -> bool:
+        """Whether questions get latent terms: switched on, and both the embedder and the index have them."""
+        return self.settings.latent_terms and self._has_terms and bool(compiled.unit_term_ids.shape[1])
 
     # --- index lifecycle -----------------------------------------------------------------------------------
     @property
@@ -159,8 +167,8 @@ class Pipeline:
             todo = []
             for document in fresh.values():
                 old = index.entries.get(document.id)
-                # saved before latent terms existed: embedded again to gain them
-                missing_terms = old is not None and self._has_terms and not old.chunk_term_weights.any()
+                # saved before latent terms (of chunks or units) existed: embedded again to gain them
+                missing_terms = old is not None and self._has_terms and not old.has_terms
                 if old and not missing_terms and (old.document.text, old.document.title, old.document.meta) == \
                         (document.text, document.title, document.meta):
                     report.unchanged.append(document.id)
@@ -195,14 +203,16 @@ class Pipeline:
             if old := index.entries.get(document.id):
                 chunk_texts, unit_texts = views(old.document, old.chunk_spans, old.unit_spans)
                 cached.update(zip(chunk_texts + unit_texts, np.concatenate([old.chunk_vectors, old.unit_vectors])))
-                if old.chunk_term_weights.any():
-                    cached_terms.update(zip(chunk_texts, zip(old.chunk_term_ids, old.chunk_term_weights)))
+                for rows, ids, weights in ((chunk_texts, old.chunk_term_ids, old.chunk_term_weights),
+                                           (unit_texts, old.unit_term_ids, old.unit_term_weights)):
+                    cached_terms.update((t, (i, w)) for t, i, w in zip(rows, ids, weights) if w.any())
         planned = [(document, _span_array(cs), _span_array(us)) for document, cs, us in plans]
         texts = [views(document, cs, us) for document, cs, us in planned]
-        needed = sorted({t for chunk_texts, unit_texts in texts for t in chunk_texts + unit_texts} - cached.keys())
+        every_text = {t for chunk_texts, unit_texts in texts for t in chunk_texts + unit_texts}
+        needed = sorted(every_text - cached.keys())
         if needed:
             cached.update(zip(needed, self.embedder.embed_passages(needed, progress=progress)))
-        needed = sorted({t for chunk_texts, _ in texts for t in chunk_texts} - cached_terms.keys())
+        needed = sorted(every_text - cached_terms.keys())
         if self._has_terms and needed:
             cached_terms.update(zip(needed, zip(*self.embedder.embed_terms(needed, progress=progress))))
 
@@ -212,10 +222,13 @@ class Pipeline:
         def terms_of(rows: list[str]) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
             if not self._has_terms:
                 return None, None
+            if not rows:  # a document whose text is too short for an answer unit
+                return np.zeros((0, 0), np.int32), np.zeros((0, 0), np.float32)
             ids, weights = zip(*(cached_terms[t] for t in rows))
             return np.array(ids, np.int32), np.array(weights, np.float32)
 
-        return [Entry(document, cs, vectors_of(chunk_texts), us, vectors_of(unit_texts), *terms_of(chunk_texts))
+        return [Entry(document, cs, vectors_of(chunk_texts), us, vectors_of(unit_texts), *terms_of(chunk_texts),
+                      *terms_of(unit_texts))
                 for (document, cs, us), (chunk_texts, unit_texts) in zip(planned, texts)]
 
     def remove(self, doc_id: str) -> None:
@@ -247,20 +260,24 @@ class Pipeline:
             compiled = index.compiled
             lexical = self._lexical_index(index) if self.mode != "dense" else None
         query_vector = self.embedder.embed_queries([question])[0]
-        pool = max(4 * top_k, 30)
+        pool = max(4 * top_k, CANDIDATE_POOL)
         runs: dict[str, dict[int, float]] = {}
         if self.mode != "lexical":
             runs["dense"] = dict(compiled.search(query_vector, pool))
         if lexical is not None:
             runs["lexical"] = dict(lexical.search(question, pool))
         lexical_fit = lexical.known_fraction(question) if lexical is not None else 0.0
+        query_terms = None
         if self.mode == "full":
             rows = sorted(set(runs["dense"]) | set(runs["lexical"]))
             runs["dense"] = {r: float(compiled.chunk_vectors[r] @ query_vector) for r in rows}
             runs["sentence"] = {r: _best_unit(compiled, r, query_vector) for r in rows}
-            asks_terms = self.settings.latent_terms and lexical_fit < TERMS_BELOW_FIT
-            if asks_terms and (terms := self._term_scores(question, compiled, rows)):
-                runs["terms"] = terms
+            if self._uses_terms(compiled):
+                ids, weights = (a[0] for a in self.embedder.embed_terms([question]))
+                query_terms = term_vector(ids, weights, self.embedder.term_space)
+                if lexical_fit < TERMS_BELOW_FIT and rows:
+                    scores = term_similarity(query_terms, compiled.chunk_term_ids[rows], compiled.chunk_term_weights[rows])
+                    runs["terms"] = dict(zip(rows, scores.tolist()))
             weights = {"dense": 1.0, "sentence": 1.0, "lexical": 0.6 * lexical_fit, "terms": TERMS_WEIGHT}
             ranked = weighted_fusion(runs, weights)
         else:
@@ -273,18 +290,7 @@ class Pipeline:
             passages.append(Passage(chunk.id, chunk.doc_id, document.title, chunk.text, chunk.start, chunk.end,
                                     round(float(score), 4), rank))
             rows.append(row)
-        return Retrieval(passages, rows, query_vector, compiled, lexical_fit)
-
-    def _term_scores(self, question: str, compiled: Compiled, rows: list[int]) -> dict[int, float]:
-        """Latent-term overlap of the question with each of the chunk rows; {} when the index or the embedder has
-        no latent terms."""
-        if not self._has_terms or not compiled.chunk_term_ids.shape[1] or not rows:
-            return {}
-        ids, weights = (a[0] for a in self.embedder.embed_terms([question]))
-        query = np.zeros(self.embedder.term_space, np.float32)
-        query[ids[weights > 0]] = weights[weights > 0]
-        scores = (query[compiled.chunk_term_ids[rows]] * compiled.chunk_term_weights[rows]).sum(axis=1)
-        return dict(zip(rows, scores.tolist()))
+        return Retrieval(passages, rows, query_vector, compiled, lexical_fit, query_terms)
 
     def search(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self.retrieve(question, top_k).passages
@@ -313,18 +319,21 @@ class Pipeline:
         units = np.fromiter(seen, np.int64)
         positions = np.fromiter(seen.values(), np.int64)
         texts = [self._unit_text(compiled, u) for u in units]
+        terms = retrieval.query_terms
         features = extract.feature_rows(
             question, texts, cosines=compiled.unit_vectors[units] @ retrieval.query_vector,
             passage_scores=np.array([retrieval.passages[p].score for p in positions]),
-            lexical_fit=retrieval.lexical_fit, documents=compiled.unit_doc[units])
-        return Candidates(units, positions, texts, features)
+            lexical_fit=retrieval.lexical_fit, documents=compiled.unit_doc[units],
+            term_cosines=None if terms is None else term_similarity(
+                terms, compiled.unit_term_ids[units], compiled.unit_term_weights[units], cosine=True))
+        return Candidates(units, positions, texts, features, latent_terms=terms is not None)
 
     def _extract(self, question: str, retrieval: Retrieval, max_answers: int) -> list[Answer]:
         found = self.candidates(question, retrieval)
         if found is None:
             return []
         compiled = retrieval.compiled
-        confidences = extract.confidence(found.features)
+        confidences = extract.confidence(found.features, extract.default_model(found.latent_terms))
         answers: list[Answer] = []
         taken: list[tuple[str, int, int]] = []
         for i in np.argsort(-confidences, kind="stable"):

@@ -3,8 +3,8 @@
 
     python scripts/bench_perf.py [--reps 20] [--http-rounds 10] [--port 8765] [--profile]
 
-(a) floor: one question embedded in-process with the service's model (its vector and, for a question with few of
-    its words in the corpus, its latent terms: a second encoder pass), p50/p99 over the seed questions
+(a) floor: one question embedded in-process with the service's model (its vector and, when the pipeline uses them,
+    its latent terms: a second encoder pass), p50/p99 over the seed questions
     (../shared/data/seed_qa_dev.jsonl) repeated --reps times;
 (b) POST /ask over HTTP: starts `rag serve` on 127.0.0.1 over a temporary RAG_INDEX_DIR, sends the seed
     questions sequentially --http-rounds times; p50/p99 and their ratios to the floor's p50 (targets ≤ 2×, ≤ 4×);
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 QUESTIONS = ROOT.parent / "shared" / "data" / "seed_qa_dev.jsonl"
 
 from rag.ingest import chunk_view, searchable_text  # noqa: E402
-from rag.pipeline import TERMS_BELOW_FIT, Pipeline  # noqa: E402
+from rag.pipeline import Pipeline  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 
@@ -68,16 +68,15 @@ def bench_ingest(seeds: Path, folder: Path) -> tuple[Pipeline, dict]:
     report = pipeline.ingest_folder(seeds)
     full_s = time.perf_counter() - started
     compiled = pipeline.index.compiled
-    texts = sorted({searchable_text(compiled.documents[d].text[s:e])
-                    for spans, docs in ((compiled.chunk_spans, compiled.chunk_doc), (compiled.unit_spans, compiled.unit_doc))
-                    for (s, e), d in zip(spans.tolist(), docs.tolist())})
+    texts = sorted({chunk_view(compiled.documents[d], s, e)
+                    for (s, e), d in zip(compiled.chunk_spans.tolist(), compiled.chunk_doc.tolist())} |
+                   {searchable_text(compiled.documents[d].text[s:e])
+                    for (s, e), d in zip(compiled.unit_spans.tolist(), compiled.unit_doc.tolist())})  # as the pipeline
     items = len(compiled.chunk_spans) + len(compiled.unit_spans)
-    chunk_texts = [chunk_view(compiled.documents[d], s, e)
-                   for (s, e), d in zip(compiled.chunk_spans.tolist(), compiled.chunk_doc.tolist())]
     started = time.perf_counter()
     pipeline.embedder.embed_passages(texts)
     if getattr(pipeline.embedder, "term_space", 0):
-        pipeline.embedder.embed_terms(chunk_texts)
+        pipeline.embedder.embed_terms(texts)
     bare_s = time.perf_counter() - started
     again = []
     for _ in range(5):
@@ -91,16 +90,14 @@ def bench_ingest(seeds: Path, folder: Path) -> tuple[Pipeline, dict]:
 
 
 def bench_floor(pipeline: Pipeline, questions: list[str], reps: int) -> list[float]:
-    """The model's work per question, as the pipeline asks for it: the vector, and the latent terms for questions
-    with few of their words in the corpus (TERMS_BELOW_FIT)."""
+    """The model's work per question, as the pipeline asks for it: the vector, and the latent terms when it uses
+    them."""
     embedder = pipeline.embedder
-    lexical = pipeline._lexical_index(pipeline.index)
-    with_terms = {q: bool(getattr(embedder, "term_space", 0)) and lexical.known_fraction(q) < TERMS_BELOW_FIT
-                  for q in questions}
+    with_terms = pipeline._uses_terms(pipeline.index.compiled)
 
     def embed_question(question: str) -> None:
         embedder.embed_queries([question])
-        if with_terms[question]:
+        if with_terms:
             embedder.embed_terms([question])
 
     for q in questions[:5]:
@@ -234,7 +231,7 @@ def main() -> None:
 
         floor = bench_floor(pipeline, questions, args.reps)
         floor_p50 = percentile(floor, 50)
-        print(f"\n## floor: {line('embed one question in-process (vector, latent terms where asked for)', floor)}")
+        print(f"\n## floor: {line('embed one question in-process (vector, and latent terms when the pipeline uses them)', floor)}")
         inproc = bench_inprocess(pipeline, questions, max(1, args.reps // 4))
         print(line("Pipeline.ask in-process", inproc)
               + f"  → beyond the model: {percentile(inproc, 50) - floor_p50:.1f} ms at p50")

@@ -190,7 +190,8 @@ def terms_section(rows: list[tuple[str, dict, dict]]) -> str:
     columns = [("R@1", "recall_at_1"), ("MRR@10", "mrr_at_10"), ("hit@1", "answer_hit_at_1"),
                ("no-ans", "no_answer_rate"), ("p50 ms", "latency_p50_ms")]
     lines = ["### Latent terms on and off (XQuAD, same index, same run)", "",
-             "The full mode again with `RAG_LATENT_TERMS=false`, which leaves out the latent-term score.", "",
+             "The full mode again with `RAG_LATENT_TERMS=false`: no latent terms for passages or sentences, and answers "
+             "ranked by the confidence model fitted without them.", "",
              "| questions | latent terms | " + " | ".join(name for name, _ in columns) + " |",
              "|---|---|" + "---:|" * len(columns)]
     for title, on, off in rows:

