@@ -25,9 +25,9 @@ class Settings(BaseSettings):
     exact_below: int = Field(200_000, ge=0, description="exact FAISS search below this many chunks, HNSW above")
     min_confidence: float | None = Field(None, ge=0.0, le=1.0, description="answers below this confidence are dropped "
                                          "(none left: no_answer); default: the threshold fitted with the confidence model")
-    latent_terms: bool = Field(True, description="compare the question's latent terms (the bundled model's sparse head: "
-                               "a second encoder pass) with each candidate sentence's, and with each candidate "
-                               "passage's when few of the question's words are in the corpus; false: never")
+    latent_terms: bool = Field(True, description="compare the question's latent terms (the bundled model's sparse "
+                               "head: a second encoder pass, beside the first) with each candidate sentence's, and with "
+                               "each candidate passage's when few of the question's words are in the corpus; false: never")
     batch_size: int = Field(32, ge=1)
     vector_store: str = Field("faiss", pattern="^(faiss|milvus)$",
                               description="faiss (in the process) or milvus (RAG_MILVUS_URI: a milvus-lite file or a server)")

@@ -80,3 +80,18 @@ def test_index_built_by_one_model_refuses_another(minilm_dir, tmp_path, monkeypa
     assert reply.passages[0].doc_id == "a"
     with pytest.raises(IndexUnavailable, match="built with model"):
         Pipeline(Settings(index_dir=settings.index_dir)).index
+
+
+def test_bundled_model_gives_the_same_vectors_and_terms_when_both_passes_run_side_by_side():
+    from concurrent.futures import ThreadPoolExecutor
+
+    embedder = load_embedder(DEFAULT_MODEL)
+    questions = ["What did Lavrov say about an alliance?", "Wer traf Putin im Februar 2023 in Moskau?"] * 4
+    alone = [(embedder.embed_queries([q])[0], embedder.embed_terms([q])) for q in questions]
+    with ThreadPoolExecutor(4) as pool:
+        terms = [pool.submit(embedder.embed_terms, [q]) for q in questions]
+        vectors = list(pool.map(lambda q: embedder.embed_queries([q])[0], questions))
+    for (vector, (ids, weights)), side_vector, side_terms in zip(alone, vectors, terms):
+        side_ids, side_weights = side_terms.result()
+        assert np.array_equal(vector, side_vector) and np.array_equal(ids, side_ids)
+        assert np.array_equal(weights, side_weights)
