@@ -32,8 +32,8 @@ TERMS_WEIGHT = 0.75  # of latent-term overlap in the fusion, beside dense 1, bes
 # chosen on XQuAD's fit half (articles 0-23), docs/benchmarks.md
 CANDIDATE_POOL = 40  # chunks taken from each of dense and BM25 search before fusion, whatever top_k up to 10: the
 # fused scores are normalised over the pool and are features of the confidence, which was fitted with top_k 10
-TERMS_BELOW_FIT = 0.75  # latent terms only for questions with less of their words in the corpus: above, BM25 carries
-# the lexical signal and the terms' second encoder pass (as long as the first) gained nothing on XQuAD
+TERMS_BELOW_FIT = 0.75  # latent terms score passages only for questions with less of their words in the corpus:
+# above, BM25 carries the lexical signal and the passages' terms gained nothing on XQuAD
 
 
 @dataclass
@@ -167,17 +167,24 @@ class Pipeline:
                 if gone_under and doc_id not in fresh and path and Path(path).resolve().is_relative_to(gone_under):
                     index.remove(doc_id)
                     report.removed.append(doc_id)
+            # saved before latent terms (of chunks or units) existed: every ingest embeds them again to gain them, so
+            # that no question compares documents with terms against documents without
+            lacking_terms = {doc_id: entry.document for doc_id, entry in index.entries.items()
+                             if self._has_terms and not entry.has_terms}
             todo = []
             for document in fresh.values():
                 old = index.entries.get(document.id)
-                # saved before latent terms (of chunks or units) existed: embedded again to gain them
-                missing_terms = old is not None and self._has_terms and not old.has_terms
-                if old and not missing_terms and (old.document.text, old.document.title, old.document.meta) == \
+                if old and document.id not in lacking_terms and \
+                        (old.document.text, old.document.title, old.document.meta) == \
                         (document.text, document.title, document.meta):
                     report.unchanged.append(document.id)
                     continue
                 (report.updated if old else report.added).append(document.id)
                 todo.append(document)
+            for doc_id, document in lacking_terms.items():
+                if doc_id not in fresh:
+                    report.updated.append(doc_id)
+                    todo.append(document)
             for entry in self._embed(todo, index, progress):
                 index.put(entry)
             if todo or report.removed or not self.has_index():

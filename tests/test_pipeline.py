@@ -135,9 +135,10 @@ def test_an_index_without_latent_terms_gains_them_on_the_next_ingest(tmp_path, c
     Pipeline(settings, embedder=FakeEmbedder()).ingest_folder(corpus)
     with_terms = Pipeline(settings, embedder=TermEmbedder())
     assert with_terms.index.compiled.chunk_term_ids.shape[1] == 0
-    with_terms.ingest([make_document("c", "Ein neuer Text über Lawrow.")])  # beside documents without terms
-    assert with_terms.index.compiled.chunk_term_ids.shape[1] == 8
-    assert sorted(with_terms.ingest_folder(corpus).updated) == ["a", "b"]
+    # any ingest, here of one new document, brings the documents saved without terms up to date too
+    report = with_terms.ingest([make_document("c", "Ein neuer Text über Lawrow.")])
+    assert report.added == ["c"] and sorted(report.updated) == ["a", "b"]
+    assert all(entry.has_terms for entry in with_terms.index.entries.values())
     assert with_terms.index.compiled.chunk_term_ids.shape[1] == 8
     assert sorted(with_terms.ingest_folder(corpus).unchanged) == ["a", "b"]
 
