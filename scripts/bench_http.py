@@ -3,7 +3,7 @@
 
     python scripts/bench_http.py [--url http://127.0.0.1:8000] [--n 300] [--pid PID]
 
-Sends the seed questions (../shared/data/seed_qa_dev.jsonl, cycled) one after another and prints p50/p99 latency
+Sends the seed questions (data/seed_qa_dev.jsonl, cycled) one after another and prints p50/p99 latency
 in ms, and the server's resident memory when --pid names its process.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS = ROOT.parent / "shared" / "data" / "seed_qa_dev.jsonl"
+QUESTIONS = ROOT / "data" / "seed_qa_dev.jsonl"
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -5,7 +5,7 @@
 
 (a) floor: one question embedded in-process with the service's model (its vector and, when the pipeline uses them,
     its latent terms: a second encoder pass), p50/p99 over the seed questions
-    (../shared/data/seed_qa_dev.jsonl) repeated --reps times;
+    (data/seed_qa_dev.jsonl) repeated --reps times;
 (b) POST /ask over HTTP: starts `rag serve` on 127.0.0.1 over a temporary RAG_INDEX_DIR, sends the seed
     questions sequentially --http-rounds times; p50/p99 and their ratios to the floor's p50 (targets ≤ 2×, ≤ 4×);
     the in-process Pipeline.ask p50 beside it shows what HTTP adds;
@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-QUESTIONS = ROOT.parent / "shared" / "data" / "seed_qa_dev.jsonl"
+QUESTIONS = ROOT / "data" / "seed_qa_dev.jsonl"
 
 from rag.ingest import chunk_view, searchable_text  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402

@@ -217,7 +217,7 @@ def write_block(output: Path, block: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
+    parser.add_argument("--data", type=Path, default=ROOT / "data",
                         help="folder with xquad/xquad.{de,en}.json and seed_qa_dev.jsonl")
     parser.add_argument("--questions-dir", type=Path, default=None,
                         help="extra question files (e.g. xquad.fr.jsonl): one cross-lingual table per language")

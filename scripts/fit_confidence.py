@@ -36,7 +36,7 @@ from rag.index import Index  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
-XQUAD = ROOT.parent / "shared" / "data" / "xquad"
+XQUAD = ROOT / "data" / "xquad"
 FIT_ARTICLES = 24
 
 

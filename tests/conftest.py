@@ -14,9 +14,9 @@ from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-SHARED = ROOT.parent / "shared"
-SEED_QA = SHARED / "data" / "seed_qa_dev.jsonl"
-XQUAD_DE = SHARED / "data" / "xquad" / "xquad.de.json"
+DATA = ROOT / "data"
+SEED_QA = DATA / "seed_qa_dev.jsonl"
+XQUAD_DE = DATA / "xquad" / "xquad.de.json"
 
 
 class FakeEmbedder:
