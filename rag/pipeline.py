@@ -6,17 +6,19 @@ import logging
 import os
 import threading
 import time
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from . import extract
 from .chunk import chunk_document, document_units
 from .embed import Embedder, load_embedder, term_similarity, term_vector
-from .errors import IndexUnavailable, InvalidInput, NotFound
+from .errors import IndexUnavailable, InvalidInput, NotFound, shown
 from .fuse import weighted_fusion
 from .index import Compiled, Entry, Index, live_version
 from .ingest import chunk_view, read_folder, searchable_text
@@ -28,6 +30,9 @@ from .types import Answer, Context, Document, Passage, Reply, Span
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
+MAX_QUESTION_TOKENS = 128  # of the model; encoding cost grows with them: 1,000 characters of emoji, CJK or random
+# words (300-1,100 tokens) took 50-100x a normal question (about 15 tokens); docs/reliability.md
+MEANINGFUL_CATEGORIES = "LNS"  # Unicode letters, numbers, symbols: a question needs one (not only NUL or zero-width)
 TERMS_WEIGHT = 0.75  # of latent-term overlap in the fusion, beside dense 1, best sentence 1 and BM25 0.6 × lexical fit;
 # chosen on XQuAD's fit half (articles 0-23), docs/benchmarks.md
 CANDIDATE_POOL = 40  # chunks taken from each of dense and BM25 search before fusion, whatever top_k up to 10: the
@@ -69,12 +74,19 @@ class Candidates:
     latent_terms: bool  # whether the features include the units' term cosines
 
 
-def check_question(question: str) -> str:
+def check_question(question: str, token_count: Callable[[str], int] | None = None) -> str:
+    """The question without surrounding spaces; InvalidInput when it is empty, has nothing but invisible or control
+    characters, or is over MAX_QUESTION_CHARS characters or (with the embedder's ``token_count``) MAX_QUESTION_TOKENS."""
     question = (question or "").strip()
     if not question:
         raise InvalidInput("the question is empty")
+    if not any(unicodedata.category(c)[0] in MEANINGFUL_CATEGORIES for c in question):
+        raise InvalidInput("the question has no letter, digit or symbol")
     if len(question) > MAX_QUESTION_CHARS:
         raise InvalidInput(f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS} are allowed")
+    if token_count is not None and (tokens := token_count(question)) > MAX_QUESTION_TOKENS:
+        raise InvalidInput(f"the question has {tokens} tokens; at most {MAX_QUESTION_TOKENS} are allowed "
+                           "(about 500 characters of prose)")
     return question
 
 
@@ -104,6 +116,11 @@ class Pipeline:
         configured = self.settings.min_confidence
         return extract.default_model().threshold if configured is None else configured
 
+    @property
+    def _token_count(self) -> Callable[[str], int] | None:
+        """The embedder's question token count, when it has one (the bundled model)."""
+        return getattr(self.embedder, "token_count", None)
+
     def _uses_terms(self, compiled: Compiled) -> bool:
         """Whether questions get latent terms: switched on, and both the embedder and the index have them."""
         return self.settings.latent_terms and self._has_terms and bool(compiled.unit_term_ids.shape[1])
@@ -118,7 +135,7 @@ class Pipeline:
         """The live index, reloaded when another process has saved a newer version."""
         with self._lock:
             live = live_version(self.folder)
-            if self._index is None or (live and live != f"v{self._index.version:06d}"):
+            if self._index is None or (live and live != self._index.opened_as):
                 for attempt in range(3):
                     try:
                         self._index = Index.open(self.folder, self.embedder.name, self.settings.exact_below, self._store)
@@ -133,17 +150,19 @@ class Pipeline:
     def has_index(self) -> bool:
         return live_version(self.folder) is not None
 
+    def _empty_index(self) -> Index:
+        return Index(self.embedder.name, self.embedder.dim, self.settings.exact_below, self._store)
+
     @contextmanager
     def _writing(self):
-        """One writer at a time across threads and processes; it starts from the latest saved version."""
+        """One writer at a time across threads and processes; it starts from the latest saved version. Hold it only
+        to commit: embedding inside it would stall every other write (and the threads they wait in)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / ".write.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # per open file: excludes other threads and other processes
             try:
-                if not self.has_index():
-                    index = Index(self.embedder.name, self.embedder.dim, self.settings.exact_below, self._store)
-                else:
-                    index = self.index.copy()  # readers keep the version they hold while this one changes
+                # readers keep the version they hold while this copy changes
+                index = self.index.copy() if self.has_index() else self._empty_index()
                 yield index
                 with self._lock:
                     self._index = index
@@ -157,41 +176,52 @@ class Pipeline:
         return self.ingest(documents, progress=progress, gone_under=Path(folder).resolve())
 
     def ingest(self, documents: list[Document], progress: bool = False, gone_under: Path | None = None) -> IngestReport:
-        """Add or replace documents; with ``gone_under``, drop those read from that folder that are not among them."""
+        """Add or replace documents; with ``gone_under``, drop those read from that folder that are not among them.
+
+        Embedding starts from a snapshot of the index, outside the write lock; the lock is held only to commit."""
         started = time.perf_counter()
         report = IngestReport()
+        fresh = {d.id: d for d in documents}
+        snapshot = self.index if self.has_index() else self._empty_index()
+        # saved before latent terms (of chunks or units) existed: every ingest embeds them again to gain them, so
+        # that no question compares documents with terms against documents without
+        stale = {doc_id for doc_id, entry in snapshot.entries.items() if self._has_terms and not entry.has_terms}
+        lacking_terms = {doc_id: snapshot.entries[doc_id].document for doc_id in stale if doc_id not in fresh}
+        todo = []
+        for document in fresh.values():
+            old = snapshot.entries.get(document.id)
+            if old and document.id not in stale and (old.document.text, old.document.title, old.document.meta) == \
+                    (document.text, document.title, document.meta):
+                report.unchanged.append(document.id)
+                continue
+            (report.updated if old else report.added).append(document.id)
+            todo.append(document)
+        report.updated.extend(lacking_terms)
+        entries = self._embed(todo + list(lacking_terms.values()), snapshot, progress)
         with self._writing() as index:
-            fresh = {d.id: d for d in documents}
             for doc_id, entry in list(index.entries.items()):
                 path = entry.document.meta.get("path")
                 if gone_under and doc_id not in fresh and path and Path(path).resolve().is_relative_to(gone_under):
                     index.remove(doc_id)
                     report.removed.append(doc_id)
-            # saved before latent terms (of chunks or units) existed: every ingest embeds them again to gain them, so
-            # that no question compares documents with terms against documents without
-            lacking_terms = {doc_id: entry.document for doc_id, entry in index.entries.items()
-                             if self._has_terms and not entry.has_terms}
-            todo = []
-            for document in fresh.values():
-                old = index.entries.get(document.id)
-                if old and document.id not in lacking_terms and \
-                        (old.document.text, old.document.title, old.document.meta) == \
-                        (document.text, document.title, document.meta):
-                    report.unchanged.append(document.id)
-                    continue
-                (report.updated if old else report.added).append(document.id)
-                todo.append(document)
-            for doc_id, document in lacking_terms.items():
-                if doc_id not in fresh:
-                    report.updated.append(doc_id)
-                    todo.append(document)
-            for entry in self._embed(todo, index, progress):
+            for entry in entries:
+                doc_id = entry.document.id
+                if doc_id in lacking_terms and index.document(doc_id) != lacking_terms[doc_id]:
+                    continue  # another writer replaced or removed it meanwhile: theirs stands
                 index.put(entry)
-            if todo or report.removed or not self.has_index():
+            if entries or report.removed or not self.has_index():
                 index.save(self.folder)
             report.chunks = index.chunk_count
         report.seconds = time.perf_counter() - started
         return report
+
+    def repair(self) -> list[Path]:
+        """Make the newest intact version live when the live one is damaged; returns the versions set aside."""
+        with self._writing() as index:
+            damaged = list(index.damaged)
+            if damaged:
+                index.save(self.folder)
+        return damaged
 
     def _embed(self, documents: list[Document], index: Index, progress: bool) -> list[Entry]:
         """Entries for the documents; a text already embedded in the document's previous version is not embedded again."""
@@ -244,14 +274,14 @@ class Pipeline:
     def remove(self, doc_id: str) -> None:
         with self._writing() as index:
             if not index.remove(doc_id):
-                raise NotFound(f"no document with id {doc_id!r}")
+                raise NotFound(f"no document with id {shown(doc_id)}")
             index.save(self.folder)
 
     # --- reading -------------------------------------------------------------------------------------------
     def document(self, doc_id: str) -> Document:
         document = self.index.document(doc_id)
         if document is None:
-            raise NotFound(f"no document with id {doc_id!r}")
+            raise NotFound(f"no document with id {shown(doc_id)}")
         return document
 
     def _lexical_index(self, index: Index) -> LexicalIndex:
@@ -263,7 +293,7 @@ class Pipeline:
         return self._lexical[1]
 
     def retrieve(self, question: str, top_k: int | None = None) -> Retrieval:
-        question = check_question(question)
+        question = check_question(question, self._token_count)
         top_k = top_k or self.settings.top_k
         with self._lock:
             index = self.index
@@ -315,7 +345,7 @@ class Pipeline:
 
     def ask(self, question: str, top_k: int | None = None, max_answers: int | None = None) -> Reply:
         started = time.perf_counter()
-        question = check_question(question)
+        question = check_question(question, self._token_count)
         max_answers = max_answers or self.settings.max_answers
         retrieval = self.retrieve(question, top_k)
         retrieved = time.perf_counter()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -23,7 +24,7 @@ from typing import Protocol
 import faiss
 import numpy as np
 
-from .errors import InvalidInput
+from .errors import IndexUnavailable, InvalidInput, RagError
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +155,21 @@ class MilvusStore:
     BATCH = 10_000
 
     def __init__(self, vectors: np.ndarray, config: StoreConfig, digest: str | None = None):
-        self.client = _client(config.milvus_uri, config.milvus_token)
+        with _milvus_errors(config.milvus_uri):
+            self.client = _client(config.milvus_uri, config.milvus_token)
         self.dim = vectors.shape[1]
         self._ntotal = len(vectors)
         self.ef_search = config.hnsw_ef_search
         self.name = f"{config.milvus_prefix}_{self.dim}_{self._ntotal}_{digest or vectors_digest(vectors)}"
         self.lite = "://" not in config.milvus_uri
-        if self._ntotal and not self.client.has_collection(self.name):
-            self._create(vectors, config)
+        if not self._ntotal:
+            return
+        with _milvus_errors(config.milvus_uri):
+            if not self.client.has_collection(self.name):
+                self._create(vectors, config)
+            # a collection another process created, or one milvus-lite released when that process ended, is not
+            # searchable until loaded (loading a loaded collection is a no-op)
+            self.client.load_collection(self.name)
 
     def _create(self, vectors: np.ndarray, config: StoreConfig) -> None:
         from pymilvus import DataType, MilvusClient
@@ -190,7 +198,6 @@ class MilvusStore:
             if not self.client.has_collection(self.name):
                 raise
             self.client.drop_collection(staging)
-        self.client.load_collection(self.name)
 
     @property
     def ntotal(self) -> int:
@@ -200,9 +207,23 @@ class MilvusStore:
         if self._ntotal == 0 or k <= 0:
             return []
         params = {"metric_type": "IP"} if self.lite else {"metric_type": "IP", "params": {"ef": max(self.ef_search, k)}}
-        hits = self.client.search(self.name, data=[np.asarray(query, np.float32).tolist()],
-                                  limit=min(k, self._ntotal), search_params=params, output_fields=["row"])
+        with _milvus_errors(self.name):
+            hits = self.client.search(self.name, data=[np.asarray(query, np.float32).tolist()],
+                                      limit=min(k, self._ntotal), search_params=params, output_fields=["row"])
         return [(int(hit["row"] if "row" in hit else hit["id"]), float(hit["distance"])) for hit in hits[0]]
+
+
+@contextmanager
+def _milvus_errors(where: str):
+    """Milvus failures as one-line IndexUnavailable errors (CLI message, HTTP 503) instead of tracebacks."""
+    try:
+        yield
+    except RagError:
+        raise
+    except Exception as error:  # pymilvus raises MilvusException, gRPC and OS errors alike
+        message = getattr(error, "message", None) or str(error)
+        raise IndexUnavailable(f"the Milvus store ({where}) failed: {' '.join(message.split())}") from None
+
 
 def open_store(vectors: np.ndarray, config: StoreConfig, persisted: Path | None = None,
                digest: str | None = None) -> VectorStore:

@@ -1,8 +1,10 @@
 """The HTTP service: the routers, the chat page, the body limit, and domain errors turned into HTTP errors."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +12,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
-from ..errors import IndexUnavailable, InvalidInput, NotFound, RagError
+from ..errors import Busy, IndexUnavailable, InvalidInput, NotFound, RagError
 from ..pipeline import Pipeline
 from ..settings import Settings
 from . import ask, documents, health, security
+from .documents import WriteSlots
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +41,21 @@ class SafeJSONResponse(JSONResponse):
             return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
+BODY_TIMEOUT_S = 30  # to receive each part of a body: a client that sends less than its Content-Length gets 408
+
+
 class BodyLimit:
-    """Answers 413 when a request body is over ``limit`` bytes: by its Content-Length, or by counting what arrives.
+    """Answers 413 when a request body is over ``limit`` bytes: by its Content-Length, or by counting what arrives;
+    408 when the body stops arriving for BODY_TIMEOUT_S.
 
     The body is read here in full (it is at most ``limit`` bytes) and replayed to the app, so the count holds for
     chunked uploads and for clients that send more than they announced.
     """
 
-    def __init__(self, app, limit: int):
+    def __init__(self, app, limit: int, timeout: float = BODY_TIMEOUT_S):
         self.app = app
         self.limit = limit
+        self.timeout = timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -61,7 +70,10 @@ class BodyLimit:
                     return await self._reply(send, 413, self._too_large())
         messages, size = [], 0
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except asyncio.TimeoutError:
+                return await self._reply(send, 408, f"the request body did not arrive within {self.timeout:g} s")
             messages.append(message)
             if message["type"] != "http.request":
                 break
@@ -88,14 +100,34 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def _error(status: int, detail: Any) -> JSONResponse:
-    return SafeJSONResponse({"detail": detail}, status_code=status)
+class HeadAsGet:
+    """HEAD on any GET route: answered as the GET, without the body (FastAPI's routes alone answer 405)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def headers_only(message):
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    return SafeJSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
 def _plain(value: Any) -> bool:
     if isinstance(value, str):
         return len(value) <= 200 and not any("\ud800" <= c <= "\udfff" for c in value)
-    return value is None or isinstance(value, (bool, int, float))
+    if isinstance(value, float):
+        return math.isfinite(value)  # JSON has no inf or NaN (top_k=1e999 arrives as inf)
+    return value is None or isinstance(value, (bool, int))
 
 
 def _validation_items(error: RequestValidationError) -> list[dict]:
@@ -127,6 +159,16 @@ def _install_handlers(app: FastAPI) -> None:
     async def index_unavailable(request: Request, error: IndexUnavailable):
         return _error(503, str(error))
 
+    @app.exception_handler(Busy)
+    async def busy(request: Request, error: Busy):
+        return _error(503, str(error), {"Retry-After": str(error.retry_after)})
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException):
+        # FastAPI answers 400 for a body it cannot decode (invalid UTF-8): invalid input, like invalid JSON
+        status = 422 if error.status_code == 400 else error.status_code
+        return _error(status, error.detail, error.headers)
+
     @app.exception_handler(RagError)
     async def rag_error(request: Request, error: RagError):
         return _error(422, str(error))
@@ -149,6 +191,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
                               "[start, end) of a document's original text.")
     app.state.pipeline = pipeline
     app.state.settings = settings
+    app.state.write_slots = WriteSlots()
     for router in (ask.router, documents.router, health.router):
         app.include_router(router)
     _install_handlers(app)
@@ -160,6 +203,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     security.install(app, settings)  # API key, rate limit, CORS: outside the body limit
+    app.add_middleware(HeadAsGet)
     return app
 
 

@@ -11,6 +11,10 @@ import json
 import math
 import time
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
+
 from ..settings import Settings
 
 # what never needs a key or counts against the rate limit: the chat page, its files, the API description
@@ -120,21 +124,30 @@ class RateLimit:
                 del self.buckets[client]
 
 
+class JsonCORS(CORSMiddleware):
+    """Starlette's CORS, with its refusals of a preflight (origin, method or header not allowed) as JSON."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
+        return JSONResponse({"detail": response.body.decode()}, response.status_code, headers)
+
+
 def cors_origins(settings: Settings) -> list[str]:
     return [origin.strip().rstrip("/") for origin in settings.cors_origins.split(",") if origin.strip()]
 
 
 def install(app, settings: Settings) -> None:
     """Adds the middlewares (inside out: key, rate limit, CORS) and the security schemes of the OpenAPI document."""
-    from starlette.middleware.cors import CORSMiddleware
-
     key = configured_key(settings)
     if key is not None:
         app.add_middleware(ApiKey, key=key, reads=settings.api_key_for_reads)
     if settings.rate_limit > 0:
         app.add_middleware(RateLimit, per_minute=settings.rate_limit)
     if origins := cors_origins(settings):
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
+        app.add_middleware(JsonCORS, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"], max_age=600)
     if key is not None:
         _document_security(app, settings.api_key_for_reads)
