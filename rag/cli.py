@@ -69,8 +69,11 @@ def ask(question: str, as_json: bool, top_k: int | None, max_answers: int | None
     if reply.no_answer:
         click.echo("No answer found in the articles. Closest passages:")
     for i, answer in enumerate(reply.answers, start=1):
+        context = answer.context
+        sentence = context.text[answer.sentence.start - context.start:answer.sentence.end - context.start]
         click.echo(f"[{i}] {answer.text}")
         click.echo(f"    confidence {answer.score:.2f} · {answer.doc_id} [{answer.start}:{answer.end}]")
+        click.echo(f"    in: {' '.join(sentence.split())}")
     click.echo("\nPassages:")
     for passage in reply.passages:
         text = " ".join(passage.text.split())
@@ -103,6 +106,26 @@ def serve(host: str, port: int, workers: int):
         uvicorn.run(create_app(settings, pipeline), host=host, port=port)
 
 
+@cli.group(name="index")
+def index_group():
+    """Maintenance of the index in RAG_INDEX_DIR."""
+
+
+@index_group.command()
+def repair():
+    """Make the newest intact version live when the live one is damaged (the damaged one is kept, renamed)."""
+    settings = Settings()
+    set_aside = _pipeline().repair()
+    if not set_aside:
+        click.echo(f"the live version of {settings.index_dir} is intact: nothing to repair")
+        return
+    from .index import DAMAGED_PREFIX
+
+    for path in set_aside:
+        click.echo(f"{path.name} was damaged: kept as {DAMAGED_PREFIX}{path.name}")
+    click.echo("the newest intact version is live again")
+
+
 @cli.group(name="eval")
 def evaluate():
     """Benchmarks: a SQuAD-format file, or questions over the indexed corpus."""
@@ -129,6 +152,15 @@ def _eval_output(outcome: dict, as_json: bool, summary) -> None:
         click.echo(summary(outcome))
 
 
+def _article_range(_ctx, _param, value: str | None) -> range | None:
+    if value is None:
+        return None
+    first, _, last = value.partition("-")
+    if not (first.isdigit() and (last or first).isdigit()) or int(last or first) < int(first):
+        raise click.BadParameter(f"{value!r} is not a range A-B of article numbers (e.g. 24-47)")
+    return range(int(first), int(last or first) + 1)
+
+
 @evaluate.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--questions", "questions_file", type=click.Path(path_type=Path), default=None,
@@ -140,13 +172,16 @@ def _eval_output(outcome: dict, as_json: bool, summary) -> None:
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr.")
 @click.option("--index-cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the paragraphs' index under this folder and reuse it on the next run of the same file.")
+@click.option("--articles", callback=_article_range, default=None, metavar="A-B",
+              help="Ask only the questions of articles A to B (0-based, file order; XQuAD's held-out: 24-47). "
+                   "Every paragraph is still indexed.")
 def squad(file: Path, questions_file: Path | None, modes: tuple[str, ...], baselines: bool, limit: int | None,
-          as_json: bool, progress: bool, index_cache: Path | None):
+          as_json: bool, progress: bool, index_cache: Path | None, articles: range | None):
     """Benchmark on a SQuAD-format FILE: index its paragraphs in a temporary folder once, ask every question."""
     from .evaluate import squad_eval, squad_summary
 
     outcome = squad_eval(file, _eval_modes(modes, baselines), questions_file, limit, progress=progress,
-                         index_cache=index_cache)
+                         index_cache=index_cache, articles=articles)
     _eval_output(outcome, as_json, squad_summary)
 
 

@@ -3,16 +3,20 @@ binary files. Nothing crashes and every offset stays exact: fast properties on m
 document_units, the HTTP API with a fake embedder, and a few examples through the real pipeline and model."""
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from rag.api import create_app
+from rag.api.app import BodyLimit
+from rag.api.documents import WRITE_RETRY_AFTER_S
 from rag.chunk import chunk_document, document_units
 from rag.errors import InvalidInput
-from rag.ingest import make_document, read_file
+from rag.ingest import make_document, read_file, spelled_date
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
@@ -177,3 +181,112 @@ def test_hostile_files_through_the_real_pipeline(tmp_path, seeded_pipeline):
     pipeline.ingest([make_document("nul", nul)])
     assert pipeline.document("nul").text == nul
     assert all(nul[p.start:p.end] == p.text for p in pipeline.search("NUL Satz", 50) if p.doc_id == "nul")
+
+
+# --- schema-valid input that used to answer 500, unreachable ids, leaks (issue 13) ---------------------------------
+@pytest.mark.parametrize("date", [5, ["2024"], {"y": 2024}, "2024-13-01", "2024-00-01", "", None])
+def test_any_meta_date_is_stored_and_searchable(fake_client, date):
+    response = fake_client.post("/documents", json={"id": "dated", "text": "Lawrow sagte etwas.", "meta": {"date": date}})
+    assert response.status_code == 201, response.text
+    assert fake_client.get("/documents/dated").json()["meta"]["date"] == date
+    assert fake_client.get("/search", params={"q": "Lawrow"}).status_code == 200
+
+
+def test_a_month_out_of_range_is_not_spelled():
+    assert spelled_date("2024-00-01") == "2024-00-01" and spelled_date("2024-13-01") == "2024-13-01"
+    assert spelled_date(7) == "" and spelled_date("2023-02-22") == "22. Februar 2023"
+
+
+@pytest.mark.parametrize("raw", [b'{"question": "Lawrow", "top_k": 1e999}', b'{"question": "Lawrow", "top_k": NaN}',
+                                 b'{"question": "Lawrow", "max_answers": -Infinity}'])
+def test_non_finite_numbers_are_422(fake_client, raw):
+    response = fake_client.post("/ask", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_meta_is_refused_not_nulled(fake_client, value):
+    raw = b'{"text": "Ein Satz.", "meta": {"x": [1, ' + value.encode() + b"]}}"
+    response = fake_client.post("/documents", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "NaN or Infinity" in response.text
+
+
+@pytest.mark.parametrize("doc_id", ["a\nb", "a\rb", "a\x00b", "a\x85b", "a\u2028b", "a\u2029b", "a\tb"])
+def test_ids_with_line_breaks_or_controls_are_refused(fake_client, doc_id):
+    response = fake_client.post("/documents", json={"id": doc_id, "text": "Ein Satz."})
+    assert response.status_code == 422 and "control characters or line breaks" in response.text
+
+
+def test_an_id_with_a_newline_already_stored_stays_reachable(fake_client):
+    pipeline = fake_client.app.state.pipeline
+    pipeline.ingest([make_document("old\nid", "Ein älterer Satz.")])  # stored before ids were checked
+    assert fake_client.get("/documents/old%0Aid").json()["id"] == "old\nid"
+    assert fake_client.delete("/documents/old%0Aid").status_code == 204
+    assert fake_client.get("/documents/old%0Aid").status_code == 404
+
+
+def test_server_paths_are_never_shown(fake_client, tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "from-disk.txt").write_text("Die Gemeinde baut eine Seilbahn.")
+    fake_client.app.state.pipeline.ingest_folder(folder)
+    listing = fake_client.get("/documents").text
+    assert "from-disk" in listing and str(folder) not in listing
+    assert str(folder) not in fake_client.get("/documents/from-disk").text
+    refused = fake_client.post("/documents", json={"text": "Ein Satz.", "meta": {"path": str(folder / "x.txt")}})
+    assert refused.status_code == 422  # a client's path could make `rag ingest` of that folder delete the document
+
+
+def test_invalid_utf8_is_422(fake_client):
+    response = fake_client.post("/documents", content=b'{"text": "\xff\xfe"}', headers={"content-type": "application/json"})
+    assert response.status_code == 422 and response.headers["content-type"] == "application/json"
+
+
+def test_head_on_get_routes(fake_client):
+    for path in ("/health", "/documents", "/", "/search?q=Lawrow"):
+        response = fake_client.head(path)
+        assert response.status_code == 200 and response.content == b"", path
+
+
+def test_a_huge_id_is_not_echoed_back(fake_client):
+    response = fake_client.get("/documents/" + "x" * 60_000)  # (httpx refuses longer URLs)
+    assert response.status_code == 404 and len(response.text) < 300
+
+
+@pytest.mark.parametrize("question", ["\x00", "\x00\x00\x00", "\u200b", "\u200b\u200d\ufeff", "\u0301", "\u2028"])
+def test_invisible_questions_are_refused(fake_client, question):
+    assert fake_client.post("/ask", json={"question": question}).status_code == 422
+
+
+def test_cors_refusals_are_json(tmp_path):
+    settings = Settings(index_dir=tmp_path / "index", cors_origins="https://a.example", rate_limit=0)
+    with TestClient(create_app(settings, Pipeline(settings, embedder=FakeEmbedder()))) as client:
+        response = client.options("/ask", headers={"Origin": "https://evil.example",
+                                                   "Access-Control-Request-Method": "POST"})
+        assert response.status_code == 400 and "Disallowed CORS origin" in response.json()["detail"]
+
+
+def test_a_body_shorter_than_its_content_length_times_out():
+    sent = []
+
+    async def never(): await asyncio.sleep(3600)
+
+    async def app(scope, receive, send): raise AssertionError("the app must not be called")
+
+    async def send(message): sent.append(message)
+
+    scope = {"type": "http", "headers": [(b"content-length", b"100")]}
+    asyncio.run(BodyLimit(app, limit=1000, timeout=0.05)(scope, never, send))
+    assert sent[0]["status"] == 408 and b"did not arrive" in sent[1]["body"]
+
+
+def test_writes_beyond_the_limit_are_refused_at_once(fake_client):
+    slots = fake_client.app.state.write_slots
+    with slots.hold(), slots.hold():  # MAX_WRITES_IN_PROGRESS (2) writes in progress
+        started = time.perf_counter()
+        response = fake_client.post("/documents", json={"text": "Ein Satz."})
+        assert response.status_code == 503 and response.headers["retry-after"] == str(WRITE_RETRY_AFTER_S)
+        assert fake_client.delete("/documents/fixed").status_code == 503
+        assert time.perf_counter() - started < 1
+        assert fake_client.get("/health").status_code == 200
+    assert fake_client.post("/documents", json={"text": "Ein Satz."}).status_code == 201
