@@ -1,0 +1,130 @@
+"""Reads under hostile load: /health and /ask latency while a 1 MB document is POSTed, and /ask p50 while 4
+clients send 1,000-character junk questions. Starts `rag serve` on 127.0.0.1 over a copy of INDEX; prints numbers.
+
+    python scripts/reliability_bench.py --index /tmp/ix --seconds 30
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+QUESTION = "Was sagte Lawrow über ein Bündnis?"
+
+
+def junk(rng: random.Random) -> str:
+    kind = rng.choice(["emoji", "cjk", "words"])
+    if kind == "emoji":
+        return "".join(rng.choice("😀😂🚡🎉🇩🇪👍🔥") for _ in range(1000))[:1000]
+    if kind == "cjk":
+        return "".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(1000))
+    return " ".join("".join(rng.choice("abcdefghijklmnopqrstuvwxyzäöü") for _ in range(rng.randint(2, 9)))
+                    for _ in range(200))[:1000]
+
+
+def big_text(size: int, seeds: Path) -> str:
+    words = " ".join(p.read_text() for p in seeds.glob("*.txt")).split()
+    rng, parts, total = random.Random(1), [], 0
+    while total < size:
+        sentence = " ".join(rng.choice(words) for _ in range(rng.randint(8, 25))).capitalize() + ". "
+        parts.append(sentence)
+        total += len(sentence.encode())
+    return "".join(parts)
+
+
+def timed(client: httpx.Client, method: str, path: str, **kwargs) -> float:
+    started = time.perf_counter()
+    client.request(method, path, **kwargs).raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
+def sample(url: str, seconds: float) -> dict[str, list[float]]:
+    got = {"health": [], "ask": []}
+    with httpx.Client(base_url=url, timeout=60) as client:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            got["health"].append(timed(client, "GET", "/health"))
+            got["ask"].append(timed(client, "POST", "/ask", json={"question": QUESTION}))
+    return got
+
+
+def show(label: str, got: dict[str, list[float]]) -> None:
+    print(f"{label:32}" + "  ".join(f"{name} n={len(v):3} p50 {statistics.median(v):7.1f} ms max {max(v):7.1f} ms"
+                                    for name, v in got.items()), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--index", type=Path, required=True, help="an index of the seeds (bundled model)")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--bytes", type=int, default=1_000_000)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp()) / "index"
+    shutil.copytree(args.index, folder)
+    port = 8765
+    env = {**os.environ, "RAG_INDEX_DIR": str(folder), "RAG_RATE_LIMIT": "0"}
+    server = subprocess.Popen([sys.executable, "-c", "from rag.cli import main; main()", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        show("quiet", sample(url, args.seconds))
+
+        stop = threading.Event()
+        refused = []
+
+        def junk_client(seed: int) -> None:
+            rng = random.Random(seed)
+            with httpx.Client(base_url=url, timeout=120) as client:
+                while not stop.is_set():
+                    refused.append(client.post("/ask", json={"question": junk(rng)}).status_code)
+
+        clients = [threading.Thread(target=junk_client, args=(i,)) for i in range(4)]
+        for thread in clients:
+            thread.start()
+        show("4 junk clients", sample(url, args.seconds))
+        stop.set()
+        for thread in clients:
+            thread.join()
+        print(f"  junk questions sent {len(refused)}, statuses {sorted(set(refused))}")
+
+        text = big_text(args.bytes, Path(__file__).resolve().parent.parent / "seeds")
+        posted = {}
+
+        def post() -> None:
+            started = time.perf_counter()
+            response = httpx.post(url + "/documents", json={"id": "big", "text": text}, timeout=None)
+            posted.update(status=response.status_code, seconds=time.perf_counter() - started)
+
+        writer = threading.Thread(target=post, daemon=True)
+        writer.start()
+        time.sleep(2)
+        show(f"during a {len(text.encode()) / 1e6:.2f} MB POST", sample(url, args.seconds))
+        extra = httpx.post(url + "/documents", json={"text": "Ein Satz."}, timeout=60)
+        extra2 = httpx.post(url + "/documents", json={"text": "Noch ein Satz."}, timeout=60)
+        print(f"  two more POSTs meanwhile: {extra.status_code}, {extra2.status_code} "
+              f"(Retry-After {extra2.headers.get('retry-after')})")
+        writer.join(float(os.environ.get("BIG_POST_WAIT_S", "0")))
+        print(f"  the 1 MB POST: {posted or 'still running'}")
+    finally:
+        server.kill()  # the 1 MB POST may still be embedding
+        server.wait(30)
+
+
+if __name__ == "__main__":
+    main()
