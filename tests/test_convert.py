@@ -80,3 +80,27 @@ def test_one_file_can_be_read_alone(tmp_path):
     path = tmp_path / "a.md"
     path.write_text("# Titel\n\nEin Artikel über Peking.", "utf-8")
     assert [d.id for d in read_folder(path)] == ["a"]
+
+
+def test_a_given_title_wins_over_the_first_line():
+    from rag.ingest import make_document
+
+    document = make_document("a", "Erste Zeile des Textes.\nZweiter Satz.", title="Der Titel")
+    assert document.title == document.meta["title"] == "Der Titel"
+
+
+def test_a_folder_without_articles_leaves_an_empty_index_that_says_how_to_fill_it(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "scan.tiff").write_bytes(b"II*\x00")
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["ingest", str(tmp_path / "docs")])
+    assert result.exit_code == 0 and "the index is empty: add articles with: rag ingest" in result.output
+    result = runner.invoke(cli, ["ask", "Wer?"])
+    assert result.exit_code == 1 and "is empty: add articles with: rag ingest" in result.output
+    result = runner.invoke(cli, ["ingest", str(tmp_path / "seeds")])
+    assert result.exit_code == 1 and "no such file or folder" in result.output
