@@ -146,6 +146,22 @@ def repair():
     click.echo("the newest intact version is live again")
 
 
+@cli.group(name="model")
+def model_group():
+    """The bundled model in other forms."""
+
+
+@model_group.command(name="export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_model(directory: Path):
+    """Write the bundled model as a sentence-transformers DIRECTORY, for RAG_MODEL=DIRECTORY (needs the dev extra)."""
+    from .export import export
+
+    started = time.perf_counter()
+    export(directory)
+    click.echo(f"bundled model written to {directory} ({time.perf_counter() - started:.1f} s)")
+
+
 @cli.group(name="eval")
 def evaluate():
     """Benchmarks: a SQuAD-format file, or questions over the indexed corpus."""

