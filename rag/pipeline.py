@@ -1,13 +1,12 @@
-"""The question-answering pipeline: ingest → chunk → embed → index, and question → retrieve → fuse → extract."""
+"""The question-answering pipeline: ingest → chunk → embed → index, and question → retrieve (rag/retrieve.py) → read
+(rag/read.py)."""
 from __future__ import annotations
 
 import fcntl
 import logging
-import os
 import threading
 import time
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,17 +14,16 @@ from typing import Callable
 
 import numpy as np
 
-from . import extract
 from .chunk import chunk_document, document_units
-from .embed import Embedder, load_embedder, term_similarity, term_vector
+from .embed import Embedder, load_embedder
 from .errors import IndexUnavailable, InvalidInput, NotFound, shown
-from .fuse import weighted_fusion
-from .index import Compiled, Entry, Index, live_version
+from .index import Entry, Index, live_version
 from .ingest import chunk_view, read_folder, searchable_text
-from .lexical import LexicalIndex
+from .read import Reader
+from .retrieve import MODES, Retrieval, Retriever
 from .settings import Settings
 from .store import StoreConfig
-from .types import Answer, Context, Document, Passage, Reply, Span
+from .types import Document, Passage, Reply, Span
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +31,6 @@ MAX_QUESTION_CHARS = 1000
 MAX_QUESTION_TOKENS = 128  # of the model; encoding cost grows with them: 1,000 characters of emoji, CJK or random
 # words (300-1,100 tokens) took 50-100x a normal question (about 15 tokens); docs/reliability.md
 MEANINGFUL_CATEGORIES = "LNS"  # Unicode letters, numbers, symbols: a question needs one (not only NUL or zero-width)
-TERMS_WEIGHT = 0.75  # of latent-term overlap in the fusion, beside dense 1, best sentence 1 and BM25 0.6 × lexical fit;
-# chosen on XQuAD's fit half (articles 0-23), docs/benchmarks.md
-CANDIDATE_POOL = 40  # chunks taken from each of dense and BM25 search before fusion, whatever top_k up to 10: the
-# fused scores are normalised over the pool and are features of the confidence, which was fitted with top_k 10
-TERMS_BELOW_FIT = 0.75  # latent terms score passages only for questions with less of their words in the corpus:
-# above, BM25 carries the lexical signal and the passages' terms gained nothing on XQuAD
 
 
 @dataclass
@@ -49,29 +41,6 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     chunks: int = 0
     seconds: float = 0.0
-
-
-@dataclass
-class Retrieval:
-    """Passages best first, with the chunk rows they come from; what extraction starts from."""
-
-    passages: list[Passage]
-    rows: list[int]
-    query_vector: np.ndarray
-    compiled: Compiled  # the index version the rows refer to, kept even if a write replaces it meanwhile
-    lexical_fit: float = 0.0  # share of the question's terms found in the corpus
-    query_terms: np.ndarray | None = None  # the question's latent terms (term_vector), when used
-
-
-@dataclass
-class Candidates:
-    """Answer units considered for one question: unit rows, the position of their passage, texts, feature rows."""
-
-    units: np.ndarray
-    positions: np.ndarray
-    texts: list[str]
-    features: np.ndarray
-    latent_terms: bool  # whether the features include the units' term cosines
 
 
 def check_question(question: str, token_count: Callable[[str], int] | None = None) -> str:
@@ -94,17 +63,16 @@ class Pipeline:
     """One per process: holds the embedder, the index and its lexical twin; safe to share between threads."""
 
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None,
-                 mode: str = "full"):
+                 mode: str = "full", reader: Reader | None = None):
         if mode not in MODES:
             raise InvalidInput(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.settings = settings or Settings()
         self.embedder = embedder or load_embedder(self.settings.model, self.settings.device, self.settings.batch_size)
-        self.mode = mode
+        self.retriever = Retriever(self.embedder, self.settings, mode)
+        self.reader = reader or Reader()
         self._index: Index | None = None
         self._store = StoreConfig.from_settings(self.settings)
-        self._lexical: tuple[Compiled, LexicalIndex] | None = None
         self._lock = threading.RLock()
-        self._side_pass = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="rag-terms")
 
     @property
     def _has_terms(self) -> bool:
@@ -114,16 +82,12 @@ class Pipeline:
     @property
     def min_confidence(self) -> float:
         configured = self.settings.min_confidence
-        return extract.default_model().threshold if configured is None else configured
+        return self.reader.calibration.threshold if configured is None else configured
 
     @property
     def _token_count(self) -> Callable[[str], int] | None:
         """The embedder's question token count, when it has one (the bundled model)."""
         return getattr(self.embedder, "token_count", None)
-
-    def _uses_terms(self, compiled: Compiled) -> bool:
-        """Whether questions get latent terms: switched on, and both the embedder and the index have them."""
-        return self.settings.latent_terms and self._has_terms and bool(compiled.unit_term_ids.shape[1])
 
     # --- index lifecycle -----------------------------------------------------------------------------------
     @property
@@ -284,61 +248,11 @@ class Pipeline:
             raise NotFound(f"no document with id {shown(doc_id)}")
         return document
 
-    def _lexical_index(self, index: Index) -> LexicalIndex:
-        compiled = index.compiled
-        if self._lexical is None or self._lexical[0] is not compiled:  # held, so never confused with a new version
-            texts = [chunk_view(compiled.documents[compiled.chunk_doc[row]], *compiled.chunk_spans[row])
-                     for row in range(len(compiled.chunk_spans))]
-            self._lexical = (compiled, LexicalIndex().fit(texts))
-        return self._lexical[1]
-
     def retrieve(self, question: str, top_k: int | None = None) -> Retrieval:
         question = check_question(question, self._token_count)
-        top_k = top_k or self.settings.top_k
         with self._lock:
-            index = self.index
-            compiled = index.compiled
-            lexical = self._lexical_index(index) if self.mode != "dense" else None
-        query_vector, query_terms = self.embed_question(question, compiled)
-        pool = max(4 * top_k, CANDIDATE_POOL)
-        runs: dict[str, dict[int, float]] = {}
-        if self.mode != "lexical":
-            runs["dense"] = dict(compiled.search(query_vector, pool))
-        if lexical is not None:
-            runs["lexical"] = dict(lexical.search(question, pool))
-        lexical_fit = lexical.known_fraction(question) if lexical is not None else 0.0
-        if self.mode == "full":
-            rows = sorted(set(runs["dense"]) | set(runs["lexical"]))
-            runs["dense"] = {r: float(compiled.chunk_vectors[r] @ query_vector) for r in rows}
-            runs["sentence"] = {r: _best_unit(compiled, r, query_vector) for r in rows}
-            if query_terms is not None and lexical_fit < TERMS_BELOW_FIT and rows:
-                scores = term_similarity(query_terms, compiled.chunk_term_ids[rows], compiled.chunk_term_weights[rows])
-                runs["terms"] = dict(zip(rows, scores.tolist()))
-            weights = {"dense": 1.0, "sentence": 1.0, "lexical": 0.6 * lexical_fit, "terms": TERMS_WEIGHT}
-            ranked = weighted_fusion(runs, weights)
-        else:
-            (scores,) = runs.values()
-            ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-        passages, rows = [], []
-        for rank, (row, score) in enumerate(ranked[:top_k], start=1):
-            chunk = compiled.chunk(row)
-            document = compiled.documents[compiled.chunk_doc[row]]
-            passages.append(Passage(chunk.id, chunk.doc_id, document.title, chunk.text, chunk.start, chunk.end,
-                                    round(float(score), 4), rank))
-            rows.append(row)
-        return Retrieval(passages, rows, query_vector, compiled, lexical_fit, query_terms)
-
-    def embed_question(self, question: str, compiled: Compiled) -> tuple[np.ndarray, np.ndarray | None]:
-        """The question's vector, and its latent terms (a term_vector) when the full mode uses them.
-
-        The two are separate encoder passes; they run side by side, which the engine allows (its model is read-only
-        after loading) and which took 21–28 ms here against 38 ms one after the other."""
-        if self.mode != "full" or not self._uses_terms(compiled):
-            return self.embedder.embed_queries([question])[0], None
-        terms = self._side_pass.submit(self.embedder.embed_terms, [question])
-        vector = self.embedder.embed_queries([question])[0]
-        ids, weights = (a[0] for a in terms.result())
-        return vector, term_vector(ids, weights, self.embedder.term_space)
+            compiled = self.index.compiled
+        return self.retriever.run(question, compiled, top_k or self.settings.top_k)
 
     def search(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self.retrieve(question, top_k).passages
@@ -346,76 +260,14 @@ class Pipeline:
     def ask(self, question: str, top_k: int | None = None, max_answers: int | None = None) -> Reply:
         started = time.perf_counter()
         question = check_question(question, self._token_count)
-        max_answers = max_answers or self.settings.max_answers
         retrieval = self.retrieve(question, top_k)
         retrieved = time.perf_counter()
-        answers = self._extract(question, retrieval, max_answers)
+        answers = self.reader.run(question, retrieval, max_answers or self.settings.max_answers,
+                                  self.settings.min_confidence, self.settings.answer_passages)
         done = time.perf_counter()
         return Reply(question, answers, retrieval.passages,
-                     {"retrieve": round((retrieved - started) * 1000, 2), "extract": round((done - retrieved) * 1000, 2),
+                     {"retrieve": round((retrieved - started) * 1000, 2), "read": round((done - retrieved) * 1000, 2),
                       "total": round((done - started) * 1000, 2)})
-
-    def candidates(self, question: str, retrieval: Retrieval) -> Candidates | None:
-        """The answer units of the top passages with their features; None when there are none."""
-        compiled = retrieval.compiled
-        seen: dict[int, int] = {}  # unit row -> position of its best passage
-        for position, row in enumerate(retrieval.rows[: self.settings.answer_passages]):
-            for unit in compiled.units_of(row):
-                seen.setdefault(unit, position)
-        if not seen:
-            return None
-        units = np.fromiter(seen, np.int64)
-        positions = np.fromiter(seen.values(), np.int64)
-        texts = [self._unit_text(compiled, u) for u in units]
-        terms = retrieval.query_terms
-        features = extract.feature_rows(
-            question, texts, cosines=compiled.unit_vectors[units] @ retrieval.query_vector,
-            passage_scores=np.array([retrieval.passages[p].score for p in positions]),
-            lexical_fit=retrieval.lexical_fit, documents=compiled.unit_doc[units],
-            term_cosines=None if terms is None else term_similarity(
-                terms, compiled.unit_term_ids[units], compiled.unit_term_weights[units], cosine=True))
-        return Candidates(units, positions, texts, features, latent_terms=terms is not None)
-
-    def _extract(self, question: str, retrieval: Retrieval, max_answers: int) -> list[Answer]:
-        found = self.candidates(question, retrieval)
-        if found is None:
-            return []
-        compiled = retrieval.compiled
-        confidences = extract.confidence(found.features, extract.default_model(found.latent_terms))
-        answers: list[Answer] = []
-        taken: list[tuple[str, int, int]] = []
-        for i in np.argsort(-confidences, kind="stable"):
-            if len(answers) >= max_answers or confidences[i] < self.min_confidence:
-                break
-            unit = found.units[i]
-            document = compiled.documents[compiled.unit_doc[unit]]
-            start, end = (int(x) for x in compiled.unit_spans[unit])
-            if any(doc == document.id and start < e and s < end for doc, s, e in taken):
-                continue
-            span = extract.tighten(question, document.text, Span(start, end))
-            context = extract.context_of(document.text, span)
-            passage = retrieval.passages[found.positions[i]]
-            answers.append(Answer(document.text[span.start:span.end], round(float(confidences[i]), 4), document.id,
-                                  span.start, span.end, passage.id,
-                                  Context(document.text[context.start:context.end], context.start, context.end)))
-            taken.append((document.id, start, end))
-        return answers
-
-    @staticmethod
-    def _unit_text(compiled, unit: int) -> str:
-        document = compiled.documents[compiled.unit_doc[unit]]
-        start, end = compiled.unit_spans[unit]
-        return document.text[start:end]
-
-
-MODES = ("full", "dense", "lexical")
-
-
-def _best_unit(compiled, row: int, query_vector: np.ndarray) -> float:
-    units = compiled.units_of(row)
-    if not len(units):
-        return float(compiled.chunk_vectors[row] @ query_vector)
-    return float((compiled.unit_vectors[units.start:units.stop] @ query_vector).max())
 
 
 def _span_array(spans: list[Span]) -> np.ndarray:

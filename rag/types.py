@@ -1,7 +1,10 @@
-"""The nouns of the pipeline. Every span is a half-open [start, end) into its document's original text."""
+"""The nouns of the pipeline, and the wire format of the HTTP API (FastAPI serves these dataclasses as they are).
+Every span is a half-open [start, end) into its document's original text."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+
+DOCUMENTED = {"use_attribute_docstrings": True}  # pydantic reads the field docstrings below into the API schema
 
 
 @dataclass
@@ -36,7 +39,10 @@ class Passage:
     start: int
     end: int
     score: float
+    """retrieval score, relative within one reply (not a probability)"""
     rank: int
+
+    __pydantic_config__ = DOCUMENTED
 
 
 @dataclass
@@ -48,13 +54,20 @@ class Context:
 
 @dataclass
 class Answer:
+    __pydantic_config__ = DOCUMENTED
+
     text: str
+    """the short answer: equals the document's text[start:end]"""
     score: float
+    """calibrated P(the answer is right), comparable across questions"""
     doc_id: str
     start: int
     end: int
     passage_id: str
+    sentence: Span
+    """the sentence (or sentences) around the answer, in the same document"""
     context: Context
+    """the paragraph around the sentence, cut to about 600 characters"""
 
 
 @dataclass
@@ -63,14 +76,15 @@ class Reply:
     answers: list[Answer]
     passages: list[Passage]
     timings_ms: dict[str, float]
+    no_answer: bool = field(init=False)
+    """true when no answer is confident enough"""
 
-    @property
-    def no_answer(self) -> bool:
-        return not self.answers
+    __pydantic_config__ = DOCUMENTED
+
+    def __post_init__(self):
+        self.no_answer = not self.answers
 
 
 def reply_to_dict(reply: Reply) -> dict:
-    """The contract's /ask reply."""
-    return {"question": reply.question, "no_answer": reply.no_answer,
-            "answers": [asdict(a) for a in reply.answers], "passages": [asdict(p) for p in reply.passages],
-            "timings_ms": reply.timings_ms}
+    """The /ask reply as JSON-ready data."""
+    return asdict(reply)

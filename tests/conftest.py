@@ -51,7 +51,8 @@ def assert_spans_exact(pipeline: Pipeline, reply) -> None:
         text = pipeline.document(answer.doc_id).text
         assert text[answer.start:answer.end] == answer.text
         assert text[answer.context.start:answer.context.end] == answer.context.text
-        assert answer.context.start <= answer.start and answer.end <= answer.context.end
+        assert answer.context.start <= answer.sentence.start <= answer.start < answer.end <= answer.sentence.end \
+            <= answer.context.end
         assert len(answer.text) <= 300 and 0.0 <= answer.score <= 1.0
 
 

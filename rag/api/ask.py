@@ -1,14 +1,14 @@
 """POST /ask and GET /search."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from ..pipeline import Pipeline
-from ..types import reply_to_dict
-from .common import Answer, MaxAnswers, Passage, Question, TopK, errors, get_pipeline
+from ..types import Passage, Reply
+from .common import MaxAnswers, Question, TopK, errors, get_pipeline
 
 router = APIRouter(tags=["questions"])
 
@@ -19,23 +19,15 @@ class AskRequest(BaseModel):
     max_answers: MaxAnswers = 3
 
 
-class AskReply(BaseModel):
-    question: str
-    no_answer: bool
-    answers: list[Answer]
-    passages: list[Passage]
-    timings_ms: dict[str, float]
-
-
-class SearchReply(BaseModel):
+@dataclass
+class SearchReply:
     passages: list[Passage]
 
 
-@router.post("/ask", response_model=AskReply, responses=errors(400, 413, 422, 503))
+@router.post("/ask", response_model=Reply, responses=errors(400, 413, 422, 503))
 def ask(body: AskRequest, pipeline: Pipeline = Depends(get_pipeline)):
-    """Answer a question with extracts of the documents; `no_answer` is true when none is confident enough."""
-    reply = pipeline.ask(body.question, body.top_k, body.max_answers)  # one index version throughout
-    return reply_to_dict(reply)
+    """Answer a question with short extracts of the documents; `no_answer` is true when none is confident enough."""
+    return pipeline.ask(body.question, body.top_k, body.max_answers)  # one index version throughout
 
 
 @router.get("/search", response_model=SearchReply, responses=errors(422, 503))
@@ -43,5 +35,4 @@ def search(q: Question = Query(description="the question, 1–1000 characters af
            k: int = Query(5, ge=1, le=50, description="passages to retrieve, 1–50"),
            pipeline: Pipeline = Depends(get_pipeline)):
     """Retrieval only: the passages closest to `q`, best first."""
-    passages = pipeline.search(q, k)
-    return {"passages": [asdict(p) for p in passages]}
+    return SearchReply(pipeline.search(q, k))

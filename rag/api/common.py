@@ -47,34 +47,7 @@ TopK = Annotated[int, Field(ge=1, le=50, description="passages to retrieve, 1–
 MaxAnswers = Annotated[int, Field(ge=1, le=10, description="answers to return at most, 1–10")]
 
 
-# --- replies ----------------------------------------------------------------------------------------------------
-class Context(BaseModel):
-    text: str
-    start: int
-    end: int
-
-
-class Answer(BaseModel):
-    text: str = Field(description="the extract: equals the document's text[start:end]")
-    score: float = Field(description="confidence in [0, 1], comparable across questions")
-    doc_id: str
-    start: int
-    end: int
-    passage_id: str
-    context: Context
-
-
-class Passage(BaseModel):
-    id: str
-    doc_id: str
-    title: str
-    text: str
-    start: int
-    end: int
-    score: float
-    rank: int
-
-
+# --- errors -----------------------------------------------------------------------------------------------------
 class ErrorItem(BaseModel):
     model_config = ConfigDict(extra="allow")
 

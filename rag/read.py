@@ -1,0 +1,297 @@
+"""Reading: a fine-tuned copy of the bundled encoder reads the question and a passage together and points at the
+answer's first and last token (or at <s>: no answer here). Runs on ONNX Runtime; no torch.
+
+A sequence is ``<s> question </s></s> passage-window </s>``; a passage longer than one window is read in overlapping
+windows. The same windows serve training (``scripts/train_reader.py``) and answering.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .tokenize import Encoding
+from .types import Answer, Context, Passage, Span
+
+if TYPE_CHECKING:
+    from .index import Compiled
+    from .retrieve import Retrieval
+
+MODEL_PATH = Path(__file__).parent / "models" / "reader.onnx"
+CALIBRATION_PATH = MODEL_PATH.with_name("reader.json")
+ANSWER_PASSAGES = 3  # top passages read for answers
+CONTEXT_CHARS = 600  # of the context returned around an answer's sentence
+TRAILING = ",;:."
+CLOSERS = {"\"": "\"„“", "“": "„“\"", "”": "“”\"", "»": "«", "«": "»", ")": "(", "]": "[", "'": "'‘"}
+OPENERS = {"\"": "\"“”", "„": "“”\"", "“": "”\"", "«": "»", "»": "«", "(": ")", "[": "]", "‘": "’'"}
+
+SEQUENCE_TOKENS = 384  # the reader's window: question, passage and four special tokens
+QUESTION_TOKENS = 64  # a longer question is cut to its first 64 tokens (bounded cost)
+STRIDE_TOKENS = 128  # overlap of consecutive windows of one passage
+MAX_ANSWER_TOKENS = 40
+
+
+@dataclass
+class Window:
+    ids: np.ndarray  # the whole sequence
+    passage_from: int  # position of the window's first passage token in ``ids``
+    offsets: np.ndarray  # [n, 2] character range of each passage token of the window, in the passage's text
+
+
+def windows(question: Encoding, passage: Encoding, bos: int, eos: int,
+            sequence_tokens: int = SEQUENCE_TOKENS) -> list[Window]:
+    """The reader's input sequences for one question and one passage (at least one, even for an empty passage)."""
+    head = np.concatenate([[bos], question.ids[:QUESTION_TOKENS], [eos, eos]]).astype(np.int64)
+    room = sequence_tokens - len(head) - 1
+    step = max(room - STRIDE_TOKENS, 1)
+    found = []
+    for first in range(0, max(len(passage.ids), 1), step):
+        last = min(first + room, len(passage.ids))
+        found.append(Window(np.concatenate([head, passage.ids[first:last], [eos]]).astype(np.int64), len(head),
+                            passage.offsets[first:last]))
+        if last >= len(passage.ids):
+            break
+    return found
+
+
+def token_span(window: Window, start: int, end: int) -> tuple[int, int]:
+    """Sequence positions of the first and last token of the character range [start, end) of the passage, or (0, 0)
+    (pointing at <s>) when the window does not hold all of it."""
+    offsets = window.offsets
+    if not len(offsets) or start < offsets[0, 0] or end > offsets[-1, 1]:
+        return 0, 0
+    first = int(np.searchsorted(offsets[:, 1], start, side="right"))
+    last = int(np.searchsorted(offsets[:, 0], end, side="left")) - 1
+    if last < first:
+        return 0, 0
+    return window.passage_from + first, window.passage_from + last
+
+
+@dataclass
+class TokenSpan:
+    first: int  # sequence positions of the answer's first and last token
+    last: int
+    score: float  # start + end logit of the span, less those of <s> (no answer): above 0, the span beats no answer
+
+
+def best_span(start_logits: np.ndarray, end_logits: np.ndarray, window: Window) -> TokenSpan | None:
+    """The highest-scoring span of passage tokens, at most MAX_ANSWER_TOKENS long; None for a window without passage."""
+    first, count = window.passage_from, len(window.offsets)
+    if not count:
+        return None
+    starts = start_logits[first:first + count]
+    ends = end_logits[first:first + count]
+    pair = starts[:, None] + ends[None, :]
+    allowed = np.triu(np.ones((count, count), bool)) & ~np.triu(np.ones((count, count), bool), MAX_ANSWER_TOKENS)
+    pair = np.where(allowed, pair, -np.inf)
+    i, j = np.unravel_index(int(np.argmax(pair)), pair.shape)
+    return TokenSpan(first + int(i), first + int(j), float(pair[i, j] - start_logits[0] - end_logits[0]))
+
+
+def span_characters(window: Window, span: TokenSpan) -> tuple[int, int]:
+    """The passage characters [start, end) of a token span."""
+    return int(window.offsets[span.first - window.passage_from, 0]), int(window.offsets[span.last - window.passage_from, 1])
+
+
+@dataclass
+class Found:
+    """The reader's best answer in one text: characters [start, end) of the text, and its score."""
+
+    text: int  # index into the texts read
+    start: int
+    end: int
+    score: float
+
+
+@dataclass
+class Candidate:
+    """A span the reader found, in document characters, before calibration."""
+
+    doc_id: str
+    start: int
+    end: int
+    span_score: float
+    passage: int  # position of the retrieved passage it lies in
+    sentence: Span
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """P(the answer is right) = sigmoid(weights · (span score, passage score, 1)); fitted by
+    scripts/fit_reader_confidence.py on questions the reader never saw."""
+
+    weights: tuple[float, float, float]
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_PATH) -> "Calibration":
+        data = json.loads(path.read_text())
+        return cls(tuple(data["weights"]), data["threshold"])
+
+    def __call__(self, span_score: float, passage_score: float) -> float:
+        logit = self.weights[0] * span_score + self.weights[1] * passage_score + self.weights[2]
+        return float(1 / (1 + np.exp(-logit)))
+
+
+@dataclass
+class Reading:
+    """A stretch of one document that the reader reads: overlapping passages of a document are read once."""
+
+    doc_id: str
+    start: int
+    end: int
+    passages: list[int]  # positions of the retrieved passages it covers, best first
+
+
+def readings(passages: list[Passage]) -> list[Reading]:
+    """The passages as stretches to read, overlapping ones of a document merged, in the order of their best passage."""
+    found: list[Reading] = []
+    for position, passage in enumerate(passages):
+        for reading in found:
+            if reading.doc_id == passage.doc_id and passage.start < reading.end and reading.start < passage.end:
+                reading.start, reading.end = min(reading.start, passage.start), max(reading.end, passage.end)
+                reading.passages.append(position)
+                break
+        else:
+            found.append(Reading(passage.doc_id, passage.start, passage.end, [position]))
+    return found
+
+
+def sentence_around(compiled: "Compiled", rows: list[int], start: int, end: int) -> Span:
+    """The answer units (sentences) of the chunk ``rows`` that the span [start, end) touches, as one range."""
+    units = [compiled.unit_spans[u] for row in rows for u in compiled.units_of(row)]
+    touched = [(int(s), int(e)) for s, e in units if s < end and start < e]
+    if not touched:
+        return Span(start, end)
+    return Span(min(s for s, _ in touched), max(e for _, e in touched))
+
+
+class Reader:
+    """Short answers from the top passages of a retrieval. The model loads on first use (``warm_up``)."""
+
+    def __init__(self, model_path: Path = MODEL_PATH, calibration: Calibration | None = None,
+                 threads: int | None = None):
+        self.model_path = model_path
+        self.threads = threads
+        self._calibration = calibration
+        self._session = None
+
+    @property
+    def calibration(self) -> Calibration:
+        if self._calibration is None:
+            self._calibration = Calibration.load()
+        return self._calibration
+
+    def warm_up(self) -> None:
+        if self._session is None:
+            import onnxruntime
+
+            from . import e5_files
+            from .tokenize import bundled
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = self.threads or os.cpu_count() or 1
+            options.inter_op_num_threads = 1
+            self._files, self._tokenizer = e5_files.load(), bundled()
+            self._session = onnxruntime.InferenceSession(str(self.model_path), options,
+                                                         providers=["CPUExecutionProvider"])
+
+    def spans(self, question: str, texts: list[str]) -> list[Found]:
+        """The best span of each text that has one (an empty text has none)."""
+        self.warm_up()
+        tokenizer = self._tokenizer
+        asked = tokenizer.encode(question)
+        read = [(t, w) for t, text in enumerate(texts)
+                for w in windows(asked, tokenizer.encode(text), tokenizer.bos, tokenizer.eos)]
+        if not read:
+            return []
+        length = max(len(w.ids) for _, w in read)
+        ids = np.full((len(read), length), tokenizer.pad, np.int64)
+        mask = np.zeros((len(read), length), np.int64)
+        for row, (_, window) in enumerate(read):
+            ids[row, :len(window.ids)] = window.ids
+            mask[row, :len(window.ids)] = 1
+        embeddings = self._files.word_embeddings(ids.reshape(-1)).reshape(len(read), length, -1)
+        start_logits, end_logits = self._session.run(None, {"word_embeddings": embeddings, "mask": mask})
+        best: dict[int, Found] = {}
+        for row, (t, window) in enumerate(read):
+            span = best_span(start_logits[row], end_logits[row], window)
+            if span and (t not in best or span.score > best[t].score):
+                best[t] = Found(t, *trimmed(texts[t], *span_characters(window, span)), span.score)
+        return [best[t] for t in sorted(best)]
+
+    def candidates(self, question: str, retrieval: "Retrieval", passages: int = ANSWER_PASSAGES) -> list[Candidate]:
+        """The best span of each stretch of the top ``passages`` passages (overlapping ones read once), uncalibrated."""
+        compiled = retrieval.compiled
+        stretches = readings(retrieval.passages[:passages])
+        documents = [compiled.documents[compiled.chunk_doc[retrieval.rows[r.passages[0]]]] for r in stretches]
+        found = []
+        for f in self.spans(question, [d.text[r.start:r.end] for d, r in zip(documents, stretches)]):
+            reading, document = stretches[f.text], documents[f.text]
+            start, end = reading.start + f.start, reading.start + f.end
+            if start == end:
+                continue
+            position = next((p for p in reading.passages
+                             if retrieval.passages[p].start <= start and end <= retrieval.passages[p].end),
+                            reading.passages[0])
+            found.append(Candidate(document.id, start, end, f.score, position,
+                                   sentence_around(compiled, [retrieval.rows[p] for p in reading.passages], start, end)))
+        return found
+
+    def run(self, question: str, retrieval: "Retrieval", max_answers: int, min_confidence: float | None = None,
+            passages: int = ANSWER_PASSAGES) -> list[Answer]:
+        """Answers from the top ``passages`` passages, most confident first, none below ``min_confidence`` (default:
+        the calibrated threshold)."""
+        threshold = self.calibration.threshold if min_confidence is None else min_confidence
+        scored = [(self.calibration(c.span_score, retrieval.passages[c.passage].score), c)
+                  for c in self.candidates(question, retrieval, passages)]
+        kept = sorted((item for item in scored if item[0] >= threshold), key=lambda item: -item[0])
+        return [_answer(score, c, retrieval) for score, c in kept[:max_answers]]
+
+
+def _answer(score: float, c: Candidate, retrieval: "Retrieval") -> Answer:
+    compiled = retrieval.compiled
+    document = compiled.documents[compiled.chunk_doc[retrieval.rows[c.passage]]]
+    context = context_of(document.text, c.sentence)
+    return Answer(document.text[c.start:c.end], round(score, 4), document.id, c.start, c.end,
+                  retrieval.passages[c.passage].id, c.sentence,
+                  Context(document.text[context.start:context.end], context.start, context.end))
+
+
+def context_of(text: str, span: Span, limit: int = CONTEXT_CHARS) -> Span:
+    """The paragraph around the span, cut to about ``limit`` characters at word boundaries."""
+    start = text.rfind("\n", 0, span.start) + 1
+    end = text.find("\n", span.end)
+    end = len(text) if end < 0 else end
+    room = max(0, limit - (span.end - span.start)) // 2
+    if span.start - start > room:
+        cut = text.find(" ", span.start - room, span.start)
+        start = cut + 1 if cut >= 0 else span.start
+    if end - span.end > room:
+        cut = text.rfind(" ", span.end, span.end + room)
+        end = cut if cut >= 0 else span.end
+    return Span(start, end)
+
+
+def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) without surrounding white space (a token's range includes the space before it), trailing ",;:."
+    and quotes or brackets that it does not open and close itself ("New Start\"," → "New Start")."""
+    while True:
+        before = (start, end)
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        piece = text[start:end]
+        if piece and piece[-1] in TRAILING and not (piece[-1] == "." and len(piece) > 1 and piece[-2].isupper()):
+            end -= 1
+        elif piece and piece[-1] in CLOSERS and not any(c in piece[:-1] for c in CLOSERS[piece[-1]]):
+            end -= 1
+        elif piece and piece[0] in OPENERS and not any(c in piece[1:] for c in OPENERS[piece[0]]):
+            start += 1
+        if (start, end) == before:
+            return start, end

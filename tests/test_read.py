@@ -1,0 +1,100 @@
+"""The reader's windows, spans and answers: every offset cuts exactly its text."""
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from rag.read import (MAX_ANSWER_TOKENS, SEQUENCE_TOKENS, Calibration, Window, best_span, context_of, readings,
+                      span_characters, token_span, trimmed, windows)
+from rag.tokenize import Encoding
+from rag.types import Passage, Span
+
+BOS, EOS = 0, 2
+
+
+def encoding(n: int, width: int = 3) -> Encoding:
+    """n tokens of ``width`` characters each, one space apart."""
+    starts = np.arange(n) * (width + 1)
+    return Encoding(np.arange(10, 10 + n), np.stack([starts, starts + width], axis=1).reshape(n, 2))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 80), st.integers(0, 1200), st.data())
+def test_windows_cover_every_passage_token_and_find_every_span(question_tokens, passage_tokens, data):
+    found = windows(encoding(question_tokens), encoding(passage_tokens), BOS, EOS)
+    covered = set()
+    for window in found:
+        assert len(window.ids) <= SEQUENCE_TOKENS and window.ids[0] == BOS and window.ids[-1] == EOS
+        covered |= {tuple(o) for o in window.offsets}
+    assert covered == {tuple(o) for o in encoding(passage_tokens).offsets}
+    if passage_tokens:
+        first = data.draw(st.integers(0, passage_tokens - 1))
+        last = data.draw(st.integers(first, min(first + 20, passage_tokens - 1)))
+        start, end = encoding(passage_tokens).offsets[[first, last], [0, 1]]
+        spans = [token_span(w, int(start), int(end)) for w in found]
+        assert any(span != (0, 0) for span in spans)
+        for window, (a, b) in zip(found, spans):
+            if (a, b) != (0, 0):
+                assert span_characters(window, best_span_at(a, b)) == (start, end)
+
+
+def best_span_at(first: int, last: int):
+    from rag.read import TokenSpan
+
+    return TokenSpan(first, last, 0.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 60), st.data())
+def test_best_span_is_ordered_bounded_and_inside_the_passage(tokens, data):
+    window = windows(encoding(5), encoding(tokens), BOS, EOS)[0]
+    length = len(window.ids)
+    logits = data.draw(st.lists(st.floats(-10, 10), min_size=2 * length, max_size=2 * length))
+    span = best_span(np.array(logits[:length]), np.array(logits[length:]), window)
+    assert window.passage_from <= span.first <= span.last < window.passage_from + tokens
+    assert span.last - span.first < MAX_ANSWER_TOKENS
+
+
+def test_best_span_scores_against_no_answer():
+    window = windows(encoding(3), encoding(4), BOS, EOS)[0]
+    start, end = np.full(len(window.ids), -5.0), np.full(len(window.ids), -5.0)
+    start[window.passage_from + 1], end[window.passage_from + 2] = 3.0, 2.0
+    start[0], end[0] = 1.0, 1.0
+    span = best_span(start, end, window)
+    assert (span.first, span.last, span.score) == (window.passage_from + 1, window.passage_from + 2, 3.0)
+
+
+texts = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300)
+
+
+@given(texts, st.data())
+def test_trimmed_and_context_spans_are_nested(text, data):
+    start = data.draw(st.integers(0, len(text) - 1))
+    end = data.draw(st.integers(start + 1, len(text)))
+    a, b = trimmed(text, start, end)
+    assert start <= a <= b <= end and text[a:b] == text[a:b].strip()
+    context = context_of(text, Span(a, b))
+    assert context.start <= a and b <= context.end <= len(text)
+
+
+def test_answers_lose_trailing_punctuation_and_unpaired_quotes():
+    for raw, expected in (('New Start",', "New Start"), ("„Kraft Sibiriens 2“", "„Kraft Sibiriens 2“"),
+                          ("Kraft Sibiriens 2“.", "Kraft Sibiriens 2"), (" 7.000 ", "7.000"), ("U.S.", "U.S."),
+                          ("(Moskau", "Moskau"), ("Peking.", "Peking")):
+        a, b = trimmed(raw, 0, len(raw))
+        assert raw[a:b] == expected
+
+
+def passage(doc: str, start: int, end: int, rank: int) -> Passage:
+    return Passage(f"{doc}#{rank}", doc, "", "", start, end, 1.0, rank)
+
+
+def test_overlapping_passages_of_a_document_are_read_once():
+    found = readings([passage("a", 0, 800, 1), passage("b", 0, 500, 2), passage("a", 500, 1300, 3),
+                      passage("a", 2000, 2500, 4)])
+    assert [(r.doc_id, r.start, r.end, r.passages) for r in found] == \
+        [("a", 0, 1300, [0, 2]), ("b", 0, 500, [1]), ("a", 2000, 2500, [3])]
+
+
+def test_calibration_is_a_probability_rising_with_the_span_score():
+    calibration = Calibration((0.8, 1.5, -1.0), threshold=0.3)
+    low, high = calibration(-4.0, 0.5), calibration(3.0, 0.5)
+    assert 0.0 < low < high < 1.0
