@@ -20,7 +20,7 @@
   const STORAGE_KEY = "rag-news.conversation"; // questions and replies, kept across a reload
   const LOW_CONFIDENCE = 0.5; // answers below it are shown muted
   const documents = new Map(); // doc id -> promise of GET /documents/{id}, asked once per page
-  const MARKUP = /\*\*|__|^#{1,6}[ \t]+|^[ \t]*[-*][ \t]+(?=\S)|\[(?=[^\]\n]*\]\([^)\s]*\))|\]\([^)\s]*\)/gm;
+  const MARKUP = /\*\*|^#{1,6}[ \t]+|^[ \t]*[-*][ \t]+(?=\S)|\[(?=[^\]\n]*\]\([^)\s]*\))|\]\([^)\s]*\)/gm;
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -41,7 +41,7 @@
     return i;
   }
 
-  // Text nodes for ``text`` with its markdown markup (**, __, # headings, list bullets, [link](url)) kept but hidden,
+  // Text nodes for ``text`` with its markdown markup (**, # headings, list bullets, [link](url)) kept but hidden,
   // so that the article reads as prose while every offset still counts the original text.
   function prose(text) {
     const fragment = document.createDocumentFragment();
