@@ -14,7 +14,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def lawrow_reply(live_server) -> dict:
-    return api(live_server, "POST", "/ask", {"question": LAWROW})
+    reply = api(live_server, "POST", "/ask", {"question": LAWROW})
+    assert reply["answers"], f"the service gave no answer to {LAWROW!r}: these tests need one"
+    return reply
 
 
 def answer_with(page, reply: dict) -> None:
