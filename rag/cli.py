@@ -211,13 +211,15 @@ def _article_range(_ctx, _param, value: str | None) -> range | None:
 @click.option("--articles", callback=_article_range, default=None, metavar="A-B",
               help="Ask only the questions of articles A to B (0-based, file order; XQuAD's held-out: 24-47). "
                    "Every paragraph is still indexed.")
+@click.option("--every", type=click.IntRange(1), default=1, show_default=True,
+              help="Ask every N-th question only (a faster sample).")
 def squad(file: Path, questions_file: Path | None, modes: tuple[str, ...], baselines: bool, limit: int | None,
-          as_json: bool, progress: bool, index_cache: Path | None, articles: range | None):
+          as_json: bool, progress: bool, index_cache: Path | None, articles: range | None, every: int):
     """Benchmark on a SQuAD-format FILE: index its paragraphs in a temporary folder once, ask every question."""
     from .evaluate import squad_eval, squad_summary
 
     outcome = squad_eval(file, _eval_modes(modes, baselines), questions_file, limit, progress=progress,
-                         index_cache=index_cache, articles=articles)
+                         index_cache=index_cache, articles=articles, every=every)
     _eval_output(outcome, as_json, squad_summary)
 
 

