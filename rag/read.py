@@ -121,10 +121,10 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Calibration:
-    """P(the answer is right) = sigmoid(weights · (span score, passage score, 1)); fitted by
-    scripts/fit_reader_confidence.py on questions the reader never saw."""
+    """P(the answer is right) = sigmoid(weights · (span score, 1)); fitted by scripts/fit_reader_confidence.py on
+    questions the reader never saw."""
 
-    weights: tuple[float, float, float]
+    weights: tuple[float, float]
     threshold: float
 
     @classmethod
@@ -132,9 +132,8 @@ class Calibration:
         data = json.loads(path.read_text())
         return cls(tuple(data["weights"]), data["threshold"])
 
-    def __call__(self, span_score: float, passage_score: float) -> float:
-        logit = self.weights[0] * span_score + self.weights[1] * passage_score + self.weights[2]
-        return float(1 / (1 + np.exp(-logit)))
+    def __call__(self, span_score: float) -> float:
+        return float(1 / (1 + np.exp(-(self.weights[0] * span_score + self.weights[1]))))
 
 
 @dataclass
@@ -207,19 +206,10 @@ class Reader:
         asked = tokenizer.encode(question)
         read = [(t, w) for t, text in enumerate(texts)
                 for w in windows(asked, tokenizer.encode(text), tokenizer.bos, tokenizer.eos)]
-        if not read:
-            return []
-        length = max(len(w.ids) for _, w in read)
-        ids = np.full((len(read), length), tokenizer.pad, np.int64)
-        mask = np.zeros((len(read), length), np.int64)
-        for row, (_, window) in enumerate(read):
-            ids[row, :len(window.ids)] = window.ids
-            mask[row, :len(window.ids)] = 1
-        embeddings = self._files.word_embeddings(ids.reshape(-1)).reshape(len(read), length, -1)
-        start_logits, end_logits = self._session.run(None, {"word_embeddings": embeddings, "mask": mask})
+        logits = [self._logits(window) for _, window in read]  # one window at a time: no padding to compute
         best: dict[int, Found] = {}
-        for row, (t, window) in enumerate(read):
-            span = best_span(start_logits[row], end_logits[row], window)
+        for (t, window), (start_logits, end_logits) in zip(read, logits):
+            span = best_span(start_logits, end_logits, window)
             if span and (t not in best or span.score > best[t].score):
                 best[t] = Found(t, *trimmed(texts[t], *span_characters(window, span)), span.score)
         return [best[t] for t in sorted(best)]
@@ -242,13 +232,19 @@ class Reader:
                                    sentence_around(compiled, [retrieval.rows[p] for p in reading.passages], start, end)))
         return found
 
+    def _logits(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end logits of each token of one window."""
+        embeddings = self._files.word_embeddings(window.ids)[None]
+        start, end = self._session.run(None, {"word_embeddings": embeddings,
+                                              "mask": np.ones((1, len(window.ids)), np.int64)})
+        return start[0], end[0]
+
     def run(self, question: str, retrieval: "Retrieval", max_answers: int, min_confidence: float | None = None,
             passages: int = ANSWER_PASSAGES) -> list[Answer]:
         """Answers from the top ``passages`` passages, most confident first, none below ``min_confidence`` (default:
         the calibrated threshold)."""
         threshold = self.calibration.threshold if min_confidence is None else min_confidence
-        scored = [(self.calibration(c.span_score, retrieval.passages[c.passage].score), c)
-                  for c in self.candidates(question, retrieval, passages)]
+        scored = [(self.calibration(c.span_score), c) for c in self.candidates(question, retrieval, passages)]
         kept = sorted((item for item in scored if item[0] >= threshold), key=lambda item: -item[0])
         return [_answer(score, c, retrieval) for score, c in kept[:max_answers]]
 

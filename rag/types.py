@@ -76,8 +76,8 @@ class Reply:
     answers: list[Answer]
     passages: list[Passage]
     timings_ms: dict[str, float]
-    no_answer: bool = field(init=False)
-    """true when no answer is confident enough"""
+    no_answer: bool = False
+    """true when no answer is confident enough (set from ``answers``)"""
 
     __pydantic_config__ = DOCUMENTED
 

@@ -95,6 +95,6 @@ def test_overlapping_passages_of_a_document_are_read_once():
 
 
 def test_calibration_is_a_probability_rising_with_the_span_score():
-    calibration = Calibration((0.8, 1.5, -1.0), threshold=0.3)
-    low, high = calibration(-4.0, 0.5), calibration(3.0, 0.5)
+    calibration = Calibration((0.8, -1.0), threshold=0.3)
+    low, high = calibration(-4.0), calibration(3.0)
     assert 0.0 < low < high < 1.0
