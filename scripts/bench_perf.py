@@ -90,16 +90,16 @@ def bench_ingest(seeds: Path, folder: Path) -> tuple[Pipeline, dict]:
 
 
 def bench_floor(pipeline: Pipeline, questions: list[str], reps: int) -> list[float]:
-    """The model's work per question, as the pipeline asks for it (Pipeline.embed_question): the vector, and the
+    """The model's work per question, as the retriever asks for it (Retriever.embed_question): the vector, and the
     latent terms when it uses them, side by side."""
     compiled = pipeline.index.compiled
     for q in questions[:5]:
-        pipeline.embed_question(q, compiled)
+        pipeline.retriever.embed_question(q, compiled)
     out = []
     for _ in range(reps):
         for q in questions:
             started = time.perf_counter()
-            pipeline.embed_question(q, compiled)
+            pipeline.retriever.embed_question(q, compiled)
             out.append(ms(time.perf_counter() - started))
     return out
 
@@ -117,7 +117,7 @@ def bench_inprocess(pipeline: Pipeline, questions: list[str], reps: int) -> list
 
 
 def profile(pipeline: Pipeline, questions: list[str], reps: int) -> str:
-    embed_time = [0.0]  # wall time in Pipeline.embed_question: the model's passes, side by side
+    embed_time = [0.0]  # wall time in Retriever.embed_question: the model's passes, side by side
 
     def timed(original):
         def run(*args, **kwargs):
@@ -128,7 +128,7 @@ def profile(pipeline: Pipeline, questions: list[str], reps: int) -> str:
                 embed_time[0] += time.perf_counter() - started
         return run
 
-    pipeline.embed_question = timed(pipeline.embed_question)
+    pipeline.retriever.embed_question = timed(pipeline.retriever.embed_question)
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
@@ -137,7 +137,7 @@ def profile(pipeline: Pipeline, questions: list[str], reps: int) -> str:
             pipeline.ask(q)
     profiler.disable()
     total = time.perf_counter() - started
-    del pipeline.embed_question
+    del pipeline.retriever.embed_question
     n = reps * len(questions)
     buffer = io.StringIO()
     pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(18)
