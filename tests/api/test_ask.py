@@ -12,18 +12,19 @@ from rag.settings import Settings
 from .helpers import DocumentTexts, assert_passages_exact, assert_reply_exact
 
 LAWROW = "Was sagte Lawrow über ein Bündnis?"
+PIPELINE = "Welche Pipeline will Putin vorantreiben?"
 UNANSWERABLE = "Wie hoch ist der Eiffelturm?"
 
 
 def test_ask_answers_with_exact_spans(client):
-    response = client.post("/ask", json={"question": LAWROW})
+    response = client.post("/ask", json={"question": PIPELINE})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     reply = response.json()
     assert set(reply) >= {"question", "no_answer", "answers", "passages", "timings_ms"}
-    assert reply["question"] == LAWROW
+    assert reply["question"] == PIPELINE
     assert reply["no_answer"] is False
-    assert reply["answers"][0]["doc_id"] == "000_4cb28fa25178b61e"
+    assert reply["answers"][0]["doc_id"] in {"003_0d68779ecc34fcb5", "001_6cd37be0f24843b2"}
     assert 1 <= len(reply["passages"]) <= 5
     assert reply["timings_ms"]["total"] > 0
     assert_reply_exact(client, reply)

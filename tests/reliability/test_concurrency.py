@@ -111,11 +111,17 @@ def test_two_server_processes_share_one_index(index_copy, serve):
     assert httpx.delete(b.url + "/documents/shared/1", timeout=60).status_code == 204
     assert httpx.get(a.url + "/documents/shared/1", timeout=30).status_code == 404
 
-    # writes to both at once: the file lock makes them take turns, each starting from the other's last version
+    # writes to both at once: the file lock makes them take turns, each starting from the other's last version; a
+    # server busy with its own writes answers 503 with Retry-After, and a client tries again then
     def post(i: int) -> int:
         server = (a, b)[i % 2]
-        return httpx.post(server.url + "/documents", json={"id": f"both/{i}", "text": posted_text(i)},
-                          timeout=120).status_code
+        for _ in range(30):
+            response = httpx.post(server.url + "/documents", json={"id": f"both/{i}", "text": posted_text(i)},
+                                  timeout=120)
+            if response.status_code != 503:
+                return response.status_code
+            time.sleep(float(response.headers["retry-after"]) / 10)
+        return response.status_code
 
     with ThreadPoolExecutor(6) as pool:
         assert list(pool.map(post, range(6))) == [201] * 6
