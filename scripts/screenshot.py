@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.servers import ThreadServer  # noqa: E402
 
-QUESTION = "Was sagte Lawrow über ein Bündnis?"
+QUESTION = "Welche Pipeline will Putin vorantreiben?"
 
 
 def local_server():

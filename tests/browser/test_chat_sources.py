@@ -7,27 +7,27 @@ import json
 
 import pytest
 
-from .test_chat import LAWROW, TIMEOUT, api, ask
+from .test_chat import ANSWERED, TIMEOUT, api, ask
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def lawrow_reply(live_server) -> dict:
-    reply = api(live_server, "POST", "/ask", {"question": LAWROW})
-    assert reply["answers"], f"the service gave no answer to {LAWROW!r}: these tests need one"
+def answered_reply(live_server) -> dict:
+    reply = api(live_server, "POST", "/ask", {"question": ANSWERED})
+    assert reply["answers"], f"the service gave no answer to {ANSWERED!r}: these tests need one"
     return reply
 
 
 def answer_with(page, reply: dict) -> None:
     """Asks with the server's /ask replaced by ``reply``."""
     page.route("**/ask", lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(reply)))
-    ask(page, LAWROW)
+    ask(page, ANSWERED)
 
 
-def test_answer_card_names_article_and_date_in_the_documents_language(page, live_server, lawrow_reply):
-    ask(page, LAWROW)
-    answer = lawrow_reply["answers"][0]
+def test_answer_card_names_article_and_date_in_the_documents_language(page, live_server, answered_reply):
+    ask(page, ANSWERED)
+    answer = answered_reply["answers"][0]
     document = api(live_server, "GET", "/documents/" + answer["doc_id"])
     card = page.locator(".turn:last-child .answer").first
     source = card.locator(".answer-source")
@@ -37,9 +37,9 @@ def test_answer_card_names_article_and_date_in_the_documents_language(page, live
     assert page.locator("html").get_attribute("lang") == "en"  # the page's own words stay English
 
 
-def test_cut_contexts_show_an_ellipsis(page, live_server, lawrow_reply):
-    ask(page, LAWROW)
-    answer = lawrow_reply["answers"][0]
+def test_cut_contexts_show_an_ellipsis(page, live_server, answered_reply):
+    ask(page, ANSWERED)
+    answer = answered_reply["answers"][0]
     length = len(api(live_server, "GET", "/documents/" + answer["doc_id"])["text"])
     card = page.locator(".turn:last-child .answer").first
     page.wait_for_function("(node) => node.textContent.includes(' · ')",
@@ -50,8 +50,8 @@ def test_cut_contexts_show_an_ellipsis(page, live_server, lawrow_reply):
     assert answer["context"]["start"] > 0 or answer["context"]["end"] < length  # the test shows a cut
 
 
-def test_short_answer_is_bold_inside_its_sentence(page, lawrow_reply):
-    reply = copy.deepcopy(lawrow_reply)
+def test_short_answer_is_bold_inside_its_sentence(page, answered_reply):
+    reply = copy.deepcopy(answered_reply)
     answer = reply["answers"][0]
     context = answer["context"]
     answer["sentence"] = {"start": context["start"], "end": context["end"]}
@@ -61,7 +61,7 @@ def test_short_answer_is_bold_inside_its_sentence(page, lawrow_reply):
     assert mark.evaluate("(node) => node.textContent") == context["text"]
 
 
-def test_article_view_hides_markdown_but_keeps_offsets(page, live_server, lawrow_reply):
+def test_article_view_hides_markdown_but_keeps_offsets(page, live_server, answered_reply):
     doc_id = next(d["id"] for d in api(live_server, "GET", "/documents")["documents"]
                   if "**" in api(live_server, "GET", "/documents/" + d["id"])["text"])
     text = api(live_server, "GET", "/documents/" + doc_id)["text"]
@@ -71,17 +71,17 @@ def test_article_view_hides_markdown_but_keeps_offsets(page, live_server, lawrow
     assert page.locator("#doc-text").evaluate("(node) => node.textContent") == text
 
 
-def test_copy_button_copies_the_answer_with_its_source(browser, live_server, lawrow_reply):
+def test_copy_button_copies_the_answer_with_its_source(browser, live_server, answered_reply):
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     try:
         page.goto(live_server.url + "/")
-        ask(page, LAWROW)
+        ask(page, ANSWERED)
         card = page.locator(".turn:last-child .answer").first
         card.locator("button.copy").click()
         page.wait_for_function("() => document.querySelector('.answer button.copy').textContent === 'Copied'")
         copied = page.evaluate("() => navigator.clipboard.readText()")
-        answer = lawrow_reply["answers"][0]
+        answer = answered_reply["answers"][0]
         assert answer["text"] in copied and f"{answer['doc_id']} [{answer['start']}:{answer['end']}]" in copied
     finally:
         context.close()
@@ -98,7 +98,7 @@ def test_retry_after_an_error(page):
             route.fulfill(status=503, content_type="application/json", body=json.dumps({"detail": "busy"}))
 
     page.route("**/ask", fail_once)
-    ask(page, LAWROW)
+    ask(page, ANSWERED)
     reply = page.locator(".turn:last-child .reply")
     assert "busy" in reply.inner_text()
     reply.locator("button.retry").click()
@@ -106,19 +106,19 @@ def test_retry_after_an_error(page):
     assert page.locator(".turn").count() == 1
 
 
-def test_conversation_survives_a_reload_until_cleared(page, lawrow_reply):
-    answer_with(page, lawrow_reply)
+def test_conversation_survives_a_reload_until_cleared(page, answered_reply):
+    answer_with(page, answered_reply)
     page.reload()
-    assert page.locator(".turn .question").inner_text() == LAWROW
-    assert page.locator(".turn .answer").count() == len(lawrow_reply["answers"])
+    assert page.locator(".turn .question").inner_text() == ANSWERED
+    assert page.locator(".turn .answer").count() == len(answered_reply["answers"])
     page.click("#clear")
     assert page.locator(".turn").count() == 0
     page.reload()
     assert page.locator(".turn").count() == 0 and page.locator("#hint").is_visible()
 
 
-def test_weak_answers_are_muted(page, lawrow_reply):
-    reply = copy.deepcopy(lawrow_reply)
+def test_weak_answers_are_muted(page, answered_reply):
+    reply = copy.deepcopy(answered_reply)
     reply["answers"] = [dict(reply["answers"][0], score=0.94), dict(reply["answers"][0], score=0.2)]
     answer_with(page, reply)
     cards = page.locator(".turn:last-child .answer")
@@ -126,15 +126,15 @@ def test_weak_answers_are_muted(page, lawrow_reply):
     assert cards.first.evaluate(opacity) == 1 and cards.last.evaluate(opacity) < 0.8
 
 
-def test_sources_keep_title_and_text_apart(page, lawrow_reply):
-    answer_with(page, lawrow_reply)
-    passage = lawrow_reply["passages"][0]
+def test_sources_keep_title_and_text_apart(page, answered_reply):
+    answer_with(page, answered_reply)
+    passage = answered_reply["passages"][0]
     body = page.locator(".turn:last-child .passage-body").first
     assert body.evaluate("(node) => node.textContent").startswith(passage["title"] + " ")
 
 
-def test_focus_moves_into_the_article_and_back(page, lawrow_reply):
-    answer_with(page, lawrow_reply)
+def test_focus_moves_into_the_article_and_back(page, answered_reply):
+    answer_with(page, answered_reply)
     cite = page.locator(".turn:last-child .answer a.cite").first
     cite.focus()
     page.keyboard.press("Enter")
