@@ -208,8 +208,10 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
 
 def _warm_up(pipeline: Pipeline) -> None:
-    """Load the model and the index (and its lexical twin) now rather than on the first request."""
+    """Load the models (embedder and reader) and the index (and its lexical twin) now rather than on the first
+    request."""
     pipeline.embedder.warm_up()
+    pipeline.reader.warm_up()
     if not pipeline.has_index():
         log.warning("no index in %s yet: POST /documents or `rag ingest` builds one", pipeline.folder)
         return
