@@ -161,12 +161,11 @@ def readings(passages: list[Passage]) -> list[Reading]:
 
 
 def sentence_around(compiled: "Compiled", rows: list[int], start: int, end: int) -> Span:
-    """The answer units (sentences) of the chunk ``rows`` that the span [start, end) touches, as one range."""
+    """The answer units (sentences) of the chunk ``rows`` that the span [start, end) touches, as one range that
+    holds the span (a span outside every unit, as in a caption left out of the units, is its own sentence)."""
     units = [compiled.unit_spans[u] for row in rows for u in compiled.units_of(row)]
     touched = [(int(s), int(e)) for s, e in units if s < end and start < e]
-    if not touched:
-        return Span(start, end)
-    return Span(min(s for s, _ in touched), max(e for _, e in touched))
+    return Span(min([start] + [s for s, _ in touched]), max([end] + [e for _, e in touched]))
 
 
 class Reader:

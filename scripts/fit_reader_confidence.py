@@ -61,7 +61,7 @@ def collect(pipeline: Pipeline, language: str, every: int) -> list[dict]:
             narrowed = replace(retrieval, passages=[retrieval.passages[i] for i in kept],
                                rows=[retrieval.rows[i] for i in kept])
             rows.append({"language": language, "condition": condition, "id": q.id, "candidates": [
-                {"span": c.span_score, "passage": narrowed.passages[c.passage].score,
+                {"span": c.span_score,
                  "right": c.doc_id == q.doc_id and f1_score(texts[c.doc_id][c.start:c.end], q.answers) >= RIGHT_F1}
                 for c in pipeline.reader.candidates(q.question, narrowed)]})
     return rows

@@ -2,8 +2,8 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from rag.read import (MAX_ANSWER_TOKENS, SEQUENCE_TOKENS, Calibration, Window, best_span, context_of, readings,
-                      span_characters, token_span, trimmed, windows)
+from rag.read import (MAX_ANSWER_TOKENS, SEQUENCE_TOKENS, Calibration, TokenSpan, best_span, context_of, readings,
+                      sentence_around, span_characters, token_span, trimmed, windows)
 from rag.tokenize import Encoding
 from rag.types import Passage, Span
 
@@ -33,13 +33,7 @@ def test_windows_cover_every_passage_token_and_find_every_span(question_tokens, 
         assert any(span != (0, 0) for span in spans)
         for window, (a, b) in zip(found, spans):
             if (a, b) != (0, 0):
-                assert span_characters(window, best_span_at(a, b)) == (start, end)
-
-
-def best_span_at(first: int, last: int):
-    from rag.read import TokenSpan
-
-    return TokenSpan(first, last, 0.0)
+                assert span_characters(window, TokenSpan(a, b, 0.0)) == (start, end)
 
 
 @settings(max_examples=100, deadline=None)
@@ -98,3 +92,18 @@ def test_calibration_is_a_probability_rising_with_the_span_score():
     calibration = Calibration((0.8, -1.0), threshold=0.3)
     low, high = calibration(-4.0), calibration(3.0)
     assert 0.0 < low < high < 1.0
+
+
+class Units:
+    """Just what sentence_around reads of an index version: the units of each chunk row."""
+
+    unit_spans = np.array([[0, 10], [11, 30], [40, 60]])
+
+    def units_of(self, row: int) -> range:
+        return range(0, 2) if row == 0 else range(2, 3)
+
+
+@given(st.integers(0, 70), st.integers(1, 30))
+def test_the_sentence_holds_its_answer(start, length):
+    sentence = sentence_around(Units(), [0, 1], start, start + length)
+    assert sentence.start <= start and start + length <= sentence.end
