@@ -80,11 +80,6 @@ class Pipeline:
         return bool(getattr(self.embedder, "term_space", 0))
 
     @property
-    def min_confidence(self) -> float:
-        configured = self.settings.min_confidence
-        return self.reader.calibration.threshold if configured is None else configured
-
-    @property
     def _token_count(self) -> Callable[[str], int] | None:
         """The embedder's question token count, when it has one (the bundled model)."""
         return getattr(self.embedder, "token_count", None)
