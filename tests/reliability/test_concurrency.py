@@ -1,7 +1,9 @@
-"""Concurrency: questions in parallel with POST and DELETE (one process, threads), and two `rag serve` processes
-over one index folder (each sees the other's writes; concurrent writes to both lose nothing)."""
+"""Concurrency: questions in parallel with POST and DELETE (one process, threads), reads while a 1 MB document is
+ingested, and two `rag serve` processes over one index folder (each sees the other's writes; concurrent writes to both
+lose nothing)."""
 from __future__ import annotations
 
+import math
 import statistics
 import threading
 import time
@@ -96,6 +98,61 @@ def test_questions_while_documents_are_posted_and_deleted(index_copy, seeded_pip
     assert {f"w{i}" for i in range(1, 8, 2)} <= ids and not {f"w{i}" for i in range(0, 8, 2)} & ids
     print(f"\n{replies} replies during 8 POSTs and 4 DELETEs; /ask and /search while writing: "
           f"p50 {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
+
+
+def latency(client: httpx.Client, method: str, path: str, **kwargs) -> float:
+    """Seconds to a 200; infinite when the read times out (as one waiting on the write would)."""
+    started = time.perf_counter()
+    try:
+        client.request(method, path, **kwargs).raise_for_status()
+    except httpx.TimeoutException:
+        return math.inf
+    return time.perf_counter() - started
+
+
+def read_latencies(url: str, seconds: float, stop: threading.Event | None = None) -> dict[str, list[float]]:
+    """/health and /ask one after the other for ``seconds``, keeping only the rounds that ended before ``stop``."""
+    stop = stop or threading.Event()
+    got = {"health": [], "ask": []}
+    with httpx.Client(base_url=url, timeout=20) as client:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not stop.is_set():
+            health = latency(client, "GET", "/health")
+            ask = latency(client, "POST", "/ask", json={"question": QUESTIONS[0]})
+            if not stop.is_set():
+                got["health"].append(health)
+                got["ask"].append(ask)
+    return got
+
+
+@pytest.mark.slow
+def test_reads_keep_their_latency_while_a_megabyte_is_ingested(index_copy, serve):
+    """The defect: a large POST held the write lock while it embedded, and /health and /ask waited minutes behind it.
+    Embedding runs outside the lock now. The 1 MB write takes minutes here; the test ends it by killing the server."""
+    server = serve(index_copy)
+    quiet = read_latencies(server.url, 8)
+    text = " ".join(posted_text(i) for i in range(5_000))  # 0.96 MB
+    written = threading.Event()
+    outcome = []
+
+    def post() -> None:
+        try:
+            outcome.append(httpx.post(server.url + "/documents", json={"id": "big", "text": text}, timeout=None))
+        except httpx.TransportError as error:  # the kill
+            outcome.append(error)
+        written.set()
+
+    threading.Thread(target=post, daemon=True).start()
+    time.sleep(2)  # the body has arrived and the document is being chunked
+    during = read_latencies(server.url, 20, written)
+    server.kill()
+    assert during["ask"], f"the write ended before a read during it: {outcome}"
+    health, ask, ask_quiet = (statistics.median(v) for v in (during["health"], during["ask"], quiet["ask"]))
+    print(f"\nquiet /ask p50 {ask_quiet * 1000:.0f} ms; during the 1 MB write /health p50 {health * 1000:.0f} ms, "
+          f"/ask p50 {ask * 1000:.0f} ms ({ask / ask_quiet:.1f}x), {len(during['ask'])} rounds")
+    # The write's embedding takes its share of the 2 cores from the reader (up to 2.8x measured). A read that waited
+    # on the write would wait for the whole embedding (minutes) and time out at 20 s: far above 4x
+    assert health < 0.5 and ask < 4 * ask_quiet, (quiet, during)
 
 
 @pytest.mark.slow
