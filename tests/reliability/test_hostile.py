@@ -243,6 +243,7 @@ def test_invalid_utf8_is_422(fake_client):
 
 
 def test_head_on_get_routes(fake_client):
+    fake_client.post("/documents", json={"id": "fixed", "text": "Lawrow sagte in Astana etwas über ein Bündnis."})
     for path in ("/health", "/documents", "/", "/search?q=Lawrow"):
         response = fake_client.head(path)
         assert response.status_code == 200 and response.content == b"", path
@@ -258,12 +259,16 @@ def test_invisible_questions_are_refused(fake_client, question):
     assert fake_client.post("/ask", json={"question": question}).status_code == 422
 
 
-def test_cors_refusals_are_json(tmp_path):
+@pytest.mark.parametrize("origin, method, headers, refusal", [
+    ("https://evil.example", "POST", "content-type", "origin"), ("https://a.example", "PUT", "content-type", "method"),
+    ("https://a.example", "POST", "x-evil", "headers")])
+def test_cors_refusals_are_json(tmp_path, origin, method, headers, refusal):
     settings = Settings(index_dir=tmp_path / "index", cors_origins="https://a.example", rate_limit=0)
     with TestClient(create_app(settings, Pipeline(settings, embedder=FakeEmbedder()))) as client:
-        response = client.options("/ask", headers={"Origin": "https://evil.example",
-                                                   "Access-Control-Request-Method": "POST"})
-        assert response.status_code == 400 and "Disallowed CORS origin" in response.json()["detail"]
+        response = client.options("/ask", headers={"Origin": origin, "Access-Control-Request-Method": method,
+                                                   "Access-Control-Request-Headers": headers})
+        assert response.status_code == 400 and response.headers["content-type"] == "application/json"
+        assert f"Disallowed CORS {refusal}" in response.json()["detail"]
 
 
 def test_a_body_shorter_than_its_content_length_times_out():
