@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -21,6 +22,7 @@ from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 from ..conftest import FakeEmbedder
+from .conftest import index_state
 
 SPECIAL = ["\x00", "\r\n", "\r", "\n\n", "\t", "\u200b", "\u200d", "\u200e", "\u200f", "\u202e", "\u2066", "\u2028",
            "\u2029", "\ufeff", "\u0301", "\u0308", "\u20dd", "👩‍👩‍👧", "🇩🇪", "🚡", "\U0001f3fd", "\ud800", "\udfff",
@@ -295,3 +297,53 @@ def test_writes_beyond_the_limit_are_refused_at_once(fake_client):
         assert time.perf_counter() - started < 1
         assert fake_client.get("/health").status_code == 200
     assert fake_client.post("/documents", json={"text": "Ein Satz."}).status_code == 201
+
+
+# --- the whole list against `rag serve`, then a restart (real model) -----------------------------------------------
+SEPARATORS = "\u2028\u2029\x85"
+HOSTILE_POSTS = [
+    {"id": "separators", "title": f"Titel{SEPARATORS}zwei", "text": f"Ein Satz.{SEPARATORS}Noch ein Satz.\u2028Ende.",
+     "meta": {f"key{SEPARATORS}": f"value{SEPARATORS}", "list": [SEPARATORS, {SEPARATORS: 1}]}},
+    *({"id": f"date/{i}", "text": f"Die Gemeinde baut Brücke {i}.", "meta": {"date": date}}
+      for i, date in enumerate([5, ["2024"], {"y": 2024}, "2024-13-01", "2024-00-01"])),
+    {"id": "controls", "text": "A\x00B ist ein Satz.\r\nUnd 👩‍👩‍👧 noch einer.\rZoe\u0308 sagte שלום.\u202e Ende."},
+    {"title": "\ufeffOhne Id", "text": "Ein Dokument ohne Id bekommt eine."},
+]
+REFUSED_POSTS = [{"id": f"a{c}b", "text": "Ein Satz."} for c in [*SEPARATORS, "\n", "\x00"]] + [
+    {"text": "Ein Satz.", "meta": {"path": "/etc/passwd"}}]
+REFUSED_RAW = [("/documents", b'{"text": "Ein Satz.", "meta": {"x": NaN}}'), ("/documents", b'{"text": "\xff\xfe"}'),
+               ("/documents", b'{"text": "\\ud800"}'), ("/ask", b'{"question": "Lawrow", "top_k": 1e999}')]
+
+
+@pytest.mark.slow
+def test_a_restarted_server_keeps_the_seeds_and_every_acknowledged_document(index_copy, serve):
+    """Done when of issue 13: `rag serve` takes the hostile list, is restarted, and has lost nothing it answered 201 to
+    (one POST with U+2028 in it used to make every endpoint answer 503 after a restart)."""
+    seeds = index_state(index_copy)
+    server = serve(index_copy)
+    acknowledged = {}
+    with httpx.Client(base_url=server.url, timeout=120) as client:
+        for body in HOSTILE_POSTS:
+            response = client.post("/documents", json=body)
+            assert response.status_code == 201, response.text
+            acknowledged[response.json()["id"]] = body
+        for body in REFUSED_POSTS:
+            assert client.post("/documents", json=body).status_code == 422, body
+        for path, raw in REFUSED_RAW:
+            response = client.post(path, content=raw, headers={"content-type": "application/json"})
+            assert response.status_code == 422, raw
+        for question in ["字" * 1000, "\u2028"]:
+            assert client.post("/ask", json={"question": question}).status_code == 422
+    server.stop()
+
+    restarted = serve(index_copy)
+    with httpx.Client(base_url=restarted.url, timeout=120) as client:
+        assert client.get("/health").json()["documents"] == len(seeds) + len(acknowledged)
+        for doc_id, text in seeds.items():
+            assert client.get(f"/documents/{doc_id}").json()["text"] == text
+        for doc_id, body in acknowledged.items():
+            stored = client.get(f"/documents/{doc_id}").json()
+            assert stored["text"] == body["text"] and stored["title"] == body.get("title", stored["title"])
+            assert {key: stored["meta"][key] for key in body.get("meta", {})} == body.get("meta", {})
+        assert client.post("/ask", json={"question": "Was sagte Lawrow über ein Bündnis?"}).status_code == 200
+    assert index_state(index_copy) == seeds | {doc_id: body["text"] for doc_id, body in acknowledged.items()}
