@@ -1,5 +1,6 @@
 """Reads under hostile load: /health and /ask latency while a 1 MB document is POSTed, and /ask p50 while 4
-clients send 1,000-character junk questions. Starts `rag serve` on 127.0.0.1 over a copy of INDEX; prints numbers.
+clients send 1,000-character junk questions: at --junk-rate each (inside the default rate limit of 10 a second), then
+as fast as they can. Starts `rag serve` on 127.0.0.1 over a copy of INDEX; prints numbers.
 
     python scripts/reliability_bench.py --index /tmp/ix --seconds 30
 """
@@ -63,11 +64,33 @@ def show(label: str, got: dict[str, list[float]]) -> None:
                                     for name, v in got.items()), flush=True)
 
 
+def junk_phase(url: str, rate: float, seconds: float) -> None:
+    """/health and /ask while 4 clients send junk questions, ``rate`` a second each (0: as fast as they can)."""
+    stop = threading.Event()
+    refused = []
+
+    def junk_client(seed: int) -> None:
+        rng = random.Random(seed)
+        with httpx.Client(base_url=url, timeout=120) as client:
+            while not stop.wait(1 / rate if rate else 0):
+                refused.append(client.post("/ask", json={"question": junk(rng)}).status_code)
+
+    clients = [threading.Thread(target=junk_client, args=(i,)) for i in range(4)]
+    for thread in clients:
+        thread.start()
+    show(f"4 junk clients, {f'{rate:g}/s each' if rate else 'unpaced'}", sample(url, seconds))
+    stop.set()
+    for thread in clients:
+        thread.join()
+    print(f"  junk questions sent {len(refused)}, statuses {sorted(set(refused))}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--index", type=Path, required=True, help="an index of the seeds (bundled model)")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--bytes", type=int, default=1_000_000)
+    parser.add_argument("--junk-rate", type=float, default=5, help="junk questions a second per client; 0: unpaced")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp()) / "index"
     shutil.copytree(args.index, folder)
@@ -84,31 +107,18 @@ def main() -> None:
             except httpx.TransportError:
                 time.sleep(0.2)
         show("quiet", sample(url, args.seconds))
-
-        stop = threading.Event()
-        refused = []
-
-        def junk_client(seed: int) -> None:
-            rng = random.Random(seed)
-            with httpx.Client(base_url=url, timeout=120) as client:
-                while not stop.is_set():
-                    refused.append(client.post("/ask", json={"question": junk(rng)}).status_code)
-
-        clients = [threading.Thread(target=junk_client, args=(i,)) for i in range(4)]
-        for thread in clients:
-            thread.start()
-        show("4 junk clients", sample(url, args.seconds))
-        stop.set()
-        for thread in clients:
-            thread.join()
-        print(f"  junk questions sent {len(refused)}, statuses {sorted(set(refused))}")
+        for rate in dict.fromkeys([args.junk_rate, 0.0]):
+            junk_phase(url, rate, args.seconds)
 
         text = big_text(args.bytes, Path(__file__).resolve().parent.parent / "seeds")
         posted = {}
 
         def post() -> None:
             started = time.perf_counter()
-            response = httpx.post(url + "/documents", json={"id": "big", "text": text}, timeout=None)
+            try:
+                response = httpx.post(url + "/documents", json={"id": "big", "text": text}, timeout=None)
+            except httpx.TransportError:  # the server is killed at the end, usually before it answers
+                return
             posted.update(status=response.status_code, seconds=time.perf_counter() - started)
 
         writer = threading.Thread(target=post, daemon=True)
