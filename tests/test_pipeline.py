@@ -1,7 +1,4 @@
 """The pipeline's bookkeeping, with the fake embedder (the real model is exercised in test_e2e.py)."""
-import hashlib
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -9,7 +6,7 @@ from rag.errors import InvalidInput, NotFound
 from rag.ingest import make_document
 from rag.pipeline import Pipeline
 
-from .conftest import FakeEmbedder, assert_spans_exact
+from .conftest import FakeEmbedder, TokenFakeEmbedder, assert_spans_exact
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -19,24 +16,6 @@ class CountingEmbedder(FakeEmbedder):
     def embed_passages(self, texts, progress=False):
         self.embedded += len(texts)
         return super().embed_passages(texts)
-
-
-class TermEmbedder(FakeEmbedder):
-    """The fake embedder with latent terms: each word's hash is a term of weight 1."""
-
-    term_space = 97
-
-    def embed_terms(self, texts, progress=False):
-        ids = np.zeros((len(texts), 8), np.int32)
-        weights = np.zeros((len(texts), 8), np.float32)
-        for row, text in enumerate(texts):
-            found = sorted({hash_term(word) for word in text.lower().split()})[:8]
-            ids[row, :len(found)], weights[row, :len(found)] = found, 1.0
-        return ids, weights
-
-
-def hash_term(word: str) -> int:
-    return int(hashlib.md5(word.encode()).hexdigest(), 16) % TermEmbedder.term_space
 
 
 @pytest.fixture
@@ -62,7 +41,8 @@ def test_reingest_is_incremental(tmp_path, corpus):
     (corpus / "a.txt").write_text("Putin traf Xi in Peking. Sie tranken Tee.\n\nDann reiste Putin nach Wladiwostok.")
     changed = pipeline.ingest_folder(corpus)
     assert changed.updated == ["a"]
-    assert 0 < embedder.embedded <= 3  # only the new sentence and the chunks that contain it
+    entry = pipeline.index.entries["a"]
+    assert embedder.embedded == len(entry.chunk_spans) + len(entry.unit_spans)  # the changed document only, whole
 
     (corpus / "b.md").unlink()
     removed = pipeline.ingest_folder(corpus)
@@ -129,29 +109,21 @@ def test_a_write_gives_questions_a_fresh_lexical_index(fake_pipeline):
     assert [p.doc_id for p in fake_pipeline.search("Astana Bündnis", 5)] == ["b"]
 
 
-def test_an_index_without_latent_terms_gains_them_on_the_next_ingest(tmp_path, corpus):
+def test_an_index_encoded_another_way_is_encoded_again_on_the_next_ingest(tmp_path, corpus):
     settings = Pipeline(embedder=FakeEmbedder()).settings.model_copy(update={"index_dir": tmp_path / "index"})
-    Pipeline(settings, embedder=FakeEmbedder()).ingest_folder(corpus)
-    with_terms = Pipeline(settings, embedder=TermEmbedder())
-    assert with_terms.index.compiled.chunk_term_ids.shape[1] == 0
-    # any ingest, here of one new document, brings the documents saved without terms up to date too
-    report = with_terms.ingest([make_document("c", "Ein neuer Text über Lawrow.")])
+    Pipeline(settings, embedder=FakeEmbedder()).ingest_folder(corpus)  # as earlier code saved it: separate passes
+    one_pass = Pipeline(settings, embedder=TokenFakeEmbedder())
+    assert one_pass.index.encoding == "" and one_pass.index.compiled.chunk_term_ids.shape[1] == 0
+    # any ingest, here of one new document, brings the documents encoded the old way up to date too
+    report = one_pass.ingest([make_document("c", "Ein neuer Text über Lawrow.")])
     assert report.added == ["c"] and sorted(report.updated) == ["a", "b"]
-    assert all(entry.has_terms for entry in with_terms.index.entries.values())
-    assert with_terms.index.compiled.chunk_term_ids.shape[1] == 8
-    assert sorted(with_terms.ingest_folder(corpus).unchanged) == ["a", "b"]
-
-    # saved with the terms of chunks but before those of units: embedded again once, for the units' terms
-    index = with_terms.index.copy()
-    for doc_id in ("a", "b"):
-        index.put(replace(index.entries[doc_id], unit_term_ids=None, unit_term_weights=None))
-    index.save(settings.index_dir)
-    assert sorted(with_terms.ingest_folder(corpus).updated) == ["a", "b"]
-    assert with_terms.index.compiled.unit_term_ids.shape[1] == 8 and with_terms.index.entries["a"].has_terms
+    reopened = Pipeline(settings, embedder=TokenFakeEmbedder()).index
+    assert reopened.encoding == "fake-tokens" and reopened.compiled.chunk_term_ids.shape[1] > 0
+    assert sorted(one_pass.ingest_folder(corpus).unchanged) == ["a", "b"]
 
 
 def test_latent_terms_score_the_passages_that_share_them(tmp_path, corpus):
-    pipeline = Pipeline(embedder=TermEmbedder())
+    pipeline = Pipeline(embedder=TokenFakeEmbedder())
     pipeline.settings.index_dir = tmp_path / "index"
     pipeline.ingest_folder(corpus)
     question = "who said something about an alliance"  # English: few of its words are in the corpus
@@ -162,28 +134,28 @@ def test_latent_terms_score_the_passages_that_share_them(tmp_path, corpus):
 
 
 def test_latent_terms_can_be_switched_off(tmp_path, corpus):
-    class Counting(TermEmbedder):
-        asked = 0
+    class Counting(TokenFakeEmbedder):
+        questions_read = 0
 
-        def embed_terms(self, texts, progress=False):
-            Counting.asked += len(texts)
-            return super().embed_terms(texts, progress)
+        def read(self, texts, is_query=False):
+            Counting.questions_read += len(texts) if is_query else 0
+            return super().read(texts, is_query)
 
     pipeline = Pipeline(embedder=Counting())
     pipeline.settings.index_dir = tmp_path / "index"
     pipeline.ingest_folder(corpus)
     for switched_on, expected in ((True, 1), (False, 0)):
-        Counting.asked = 0
+        Counting.questions_read = 0
         pipeline.settings.latent_terms = switched_on
-        pipeline.retrieve("who said something about an alliance")  # English: few of its words are in the corpus
-        pipeline.ask("Lawrow sprach über ein Bündnis")  # its words are: terms only for its sentences
-        assert Counting.asked == 2 * expected
+        retrieval = pipeline.retrieve("who said something about an alliance")  # English: few of its words known
+        assert Counting.questions_read == expected and (retrieval.query_terms is not None) == switched_on
 
 
 def test_a_text_too_short_for_an_answer_unit_is_ingested_once(tmp_path):
-    pipeline = Pipeline(embedder=TermEmbedder())
+    pipeline = Pipeline(embedder=TokenFakeEmbedder())
     pipeline.settings.index_dir = tmp_path / "index"
     document = make_document("c", ",")
     assert pipeline.ingest([document]).added == ["c"]
-    assert len(pipeline.index.entries["c"].unit_spans) == 0 and pipeline.index.entries["c"].has_terms
+    entry = pipeline.index.entries["c"]
+    assert len(entry.unit_spans) == 0 and entry.unit_vectors.shape == (0, 64) and entry.chunk_term_weights.any()
     assert pipeline.ingest([document]).unchanged == ["c"]

@@ -1,0 +1,119 @@
+"""Ingest time against its floor, and retrieval quality, for the code on PYTHONPATH: run it once with the current code
+and once with an older checkout (``PYTHONPATH=/path/to/old``) to compare them side by side on the same machine.
+
+- ``seeds``: the five seed articles; ``xquad``: XQuAD-de's 240 paragraphs, then every XQuAD question retrieved over
+  them, in German and in English (the English questions of xquad.en.json, same ids): R@1 and MRR@10 of the gold
+  paragraph, the p50 of retrieval, and of one query embedding against the question's encoding as retrieval makes it.
+- The floor is one bare encoder pass over the chunks ingest makes (their views, batched as ingest batches them), with
+  the current code's bundled encoder (``--floor``; the older code has no such pass to time).
+
+    python scripts/bench_ingest.py --set seeds --set xquad --floor
+    PYTHONPATH=/tmp/old python scripts/bench_ingest.py --set seeds --set xquad
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+ROOT = Path(__file__).resolve().parent.parent
+XQUAD = ROOT / "data" / "xquad"
+
+
+def ingest(documents, folder: Path):
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    pipeline = Pipeline(Settings(index_dir=folder))
+    pipeline.embedder.warm_up()
+    started = time.perf_counter()
+    report = pipeline.ingest(documents)
+    return pipeline, time.perf_counter() - started, report.chunks
+
+
+def floor_seconds(pipeline) -> float:
+    """One pass of the bundled encoder over the index's chunk views, in ingest's batches."""
+    from rag.embed import BundledEmbedder
+    from rag.ingest import chunk_view
+
+    compiled = pipeline.index.compiled
+    views = [chunk_view(compiled.documents[compiled.chunk_doc[row]], *compiled.chunk_spans[row])
+             for row in range(len(compiled.chunk_spans))]
+    embedder = BundledEmbedder()
+    embedder.warm_up()
+    started = time.perf_counter()
+    for first in range(0, len(views), pipeline.settings.batch_size):
+        embedder.read(views[first:first + pipeline.settings.batch_size])
+    return time.perf_counter() - started
+
+
+def question_cost(pipeline, questions, count: int = 200) -> dict:
+    """p50 of one query embedding (the vector alone) and of the question's encoding as retrieval makes it (vector and
+    latent terms), over the first ``count`` questions, interleaved."""
+    compiled = pipeline.index.compiled
+    alone, as_retrieved = [], []
+    for q in questions[:count]:
+        started = time.perf_counter()
+        pipeline.embedder.embed_queries([q.question])
+        alone.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        pipeline.retriever.embed_question(q.question, compiled)
+        as_retrieved.append(time.perf_counter() - started)
+    return {"query_embedding_p50_ms": round(1000 * sorted(alone)[len(alone) // 2], 1),
+            "question_encoding_p50_ms": round(1000 * sorted(as_retrieved)[len(as_retrieved) // 2], 1)}
+
+
+def retrieval(pipeline, questions) -> dict:
+    ranks, seconds = [], []
+    for q in questions:
+        started = time.perf_counter()
+        passages = pipeline.retrieve(q.question, 10).passages
+        seconds.append(time.perf_counter() - started)
+        ranks.append(next((p.rank for p in passages if p.doc_id == q.doc_id), None))
+    return {"questions": len(questions),
+            "recall_at_1": round(sum(r == 1 for r in ranks) / len(ranks), 4),
+            "mrr_at_10": round(sum(1 / r for r in ranks if r) / len(ranks), 4),
+            "retrieve_p50_ms": round(1000 * sorted(seconds)[len(seconds) // 2], 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--set", action="append", choices=["seeds", "xquad"], required=True)
+    parser.add_argument("--floor", action="store_true", help="time one bare encoder pass over the chunks too")
+    args = parser.parse_args()
+    import rag
+    from rag.evaluate import load_squad
+    from rag.ingest import read_folder
+
+    out = {"code": str(Path(rag.__file__).parent), "load_before": os.getloadavg()[0]}
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as work:
+        for name in args.set:
+            documents = read_folder(ROOT / "seeds") if name == "seeds" else load_squad(XQUAD / "xquad.de.json").documents
+            pipeline, seconds, chunks = ingest(documents, Path(work) / name)
+            row = {"documents": len(documents), "chunks": chunks, "ingest_s": round(seconds, 2),
+                   "chunks_per_s": round(chunks / seconds, 1)}
+            if args.floor:
+                row["floor_s"] = round(floor_seconds(pipeline), 2)
+                row["ingest_over_floor"] = round(seconds / row["floor_s"], 2)
+            if name == "xquad":
+                german = load_squad(XQUAD / "xquad.de.json").questions
+                english = {q.id: q.question for q in load_squad(XQUAD / "xquad.en.json").questions}
+                row["question_cost"] = question_cost(pipeline, german)
+                row["de"] = retrieval(pipeline, german)
+                for q in german:
+                    q.question = english[q.id]
+                row["en"] = retrieval(pipeline, german)
+            out[name] = row
+            print(json.dumps({name: row}), file=sys.stderr, flush=True)
+    out["load_after"] = os.getloadavg()[0]
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""The encoding stage: chunks read in one pass (vector and latent terms), answer units embedded as texts of their own,
+batched across documents."""
+import numpy as np
+
+from rag.encode import Plan, encode
+from rag.ingest import chunk_view, make_document, searchable_text
+
+from .conftest import FakeEmbedder, TokenFakeEmbedder
+
+TEXTS = ["Putin traf Xi in Peking. Sie tranken Tee.", "Lawrow sprach über ein [Bündnis](https://example.org)."]
+
+
+def plans() -> list[Plan]:
+    found = []
+    for n, text in enumerate(TEXTS):
+        document = make_document(f"d{n}", text, title=f"Titel {n}")
+        middle = text.index(" ", 12)
+        found.append(Plan(document, np.array([[0, middle], [middle + 1, len(text)]]),
+                          np.array([[0, middle], [middle + 1, len(text) - 1]])))
+    return found
+
+
+def test_chunks_are_read_once_and_units_embedded_on_their_own_across_documents():
+    class Counting(TokenFakeEmbedder):
+        def __init__(self):
+            self.read_texts, self.embedded_texts = [], []
+
+        def read(self, texts, is_query=False):
+            self.read_texts += texts
+            return super().read(texts, is_query)
+
+        def embed_passages(self, texts, progress=False):
+            self.embedded_texts += texts
+            return super().embed_passages(texts)
+
+    embedder = Counting()
+    entries = encode(plans(), embedder, batch_size=3)
+    views = [chunk_view(p.document, *span) for p in plans() for span in p.chunk_spans]
+    assert embedder.read_texts == views  # each chunk once, in batches of 3 across the two documents
+    assert "[Bündnis](https" not in embedder.embedded_texts[-1] and "Bündnis" in embedder.embedded_texts[-1]
+    for plan, entry in zip(plans(), entries):
+        texts = [chunk_view(plan.document, *span) for span in plan.chunk_spans]
+        assert np.allclose(entry.chunk_vectors, FakeEmbedder().embed_passages(texts))
+        assert entry.unit_vectors.shape == (2, 64) and entry.chunk_term_weights.any(axis=1).all()
+        assert [set(ids[w > 0]) for ids, w in zip(entry.chunk_term_ids, entry.chunk_term_weights)] == \
+               [set(ids) for ids in (r.term_ids for r in embedder.read(texts))]
+
+
+def test_an_embedder_without_one_pass_reading_embeds_chunks_and_units_as_texts():
+    entries = encode(plans(), FakeEmbedder())
+    for plan, entry in zip(plans(), entries):
+        units = [searchable_text(plan.document.text[s:e]) for s, e in plan.unit_spans]
+        assert np.allclose(entry.unit_vectors, FakeEmbedder().embed_passages(units))
+        assert entry.chunk_term_ids.shape == (2, 0)
+
+
+def test_encoding_shows_progress_as_log_lines_when_not_on_a_terminal(caplog, monkeypatch):
+    import rag.progress
+
+    monkeypatch.setattr(rag.progress, "LOG_EVERY_S", 0.0)
+    with caplog.at_level("INFO", logger="rag.progress"):
+        encode(plans(), TokenFakeEmbedder(), batch_size=2, progress=True)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines and lines[-1].startswith("encoding: 8/8 text (100%")
