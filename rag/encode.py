@@ -29,6 +29,8 @@ class Plan:
 
 def encode(plans: list[Plan], embedder: Embedder, batch_size: int = 32, progress: bool = False) -> list[Entry]:
     """An index entry for each plan."""
+    if not plans:
+        return []
     chunk_views = [chunk_view(p.document, *span) for p in plans for span in p.chunk_spans]
     unit_texts = [searchable_text(p.document.text[start:end]) for p in plans for start, end in p.unit_spans]
     reads = hasattr(embedder, "read")

