@@ -34,6 +34,7 @@ def cli(verbose: bool):
     """Ask questions of a news corpus; every answer is an extract with its document and character range."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # its note on CPU features, at every start
+    logging.getLogger("rag.progress").setLevel(logging.INFO)  # long work's progress, when stderr is no terminal
 
 
 def _pipeline(**overrides):
@@ -57,7 +58,7 @@ def ingest(path: Path | None):
     path = path or settings.seeds_dir
     from .pipeline import Pipeline
 
-    report = Pipeline(settings).ingest_folder(path, progress=sys.stderr.isatty())
+    report = Pipeline(settings).ingest_folder(path, progress=True)
     click.echo(f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
                f"{len(report.removed)} removed; {report.chunks} chunks in {settings.index_dir} "
                f"({report.seconds:.1f} s)")
@@ -116,7 +117,7 @@ def serve(host: str, port: int, workers: int):
     if not pipeline.has_index():
         started = time.perf_counter()
         click.echo(f"no index in {settings.index_dir}: building it from {settings.seeds_dir} …", err=True)
-        pipeline.ingest_folder(settings.seeds_dir, progress=sys.stderr.isatty())
+        pipeline.ingest_folder(settings.seeds_dir, progress=True)
         click.echo(f"built in {time.perf_counter() - started:.1f} s", err=True)
     if workers > 1:
         uvicorn.run("rag.api.app:app_from_environment", factory=True, host=host, port=port, workers=workers)

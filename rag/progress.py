@@ -7,7 +7,7 @@ import time
 
 log = logging.getLogger("rag.progress")
 
-LOG_EVERY_S = 10.0  # seconds between log lines, beside one at the end
+LOG_EVERY_S = 10.0  # seconds between log lines, and one at the end of work that took longer
 
 
 class Progress:
@@ -33,7 +33,7 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        elif self.enabled:
+        elif self.enabled and time.perf_counter() - self.started >= LOG_EVERY_S:  # short work: no line
             self._line()
 
     def _line(self) -> None:

@@ -144,7 +144,7 @@ def add_document(body: DocumentIn, pipeline: Pipeline = Depends(get_pipeline)):
     """Add a document, or replace the one with the same id; it is searchable as soon as this returns."""
     doc_id = body.id if body.id is not None else uuid.uuid4().hex
     document = make_document(doc_id, body.text, body.title, body.meta)
-    pipeline.ingest([document])  # one writer at a time (a file lock); questions keep the version they started on
+    pipeline.ingest([document], progress=True)  # one writer at a time (a file lock); questions keep the version they started on
     entry = pipeline.index.entries.get(document.id)
     if entry is not None and entry.document.text == document.text:
         chunks = len(entry.chunk_spans)
