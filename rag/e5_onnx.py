@@ -136,6 +136,7 @@ class TokenEncoder:
             options.intra_op_num_threads = self.threads or os.cpu_count() or 1
             options.inter_op_num_threads = 1
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # spinning stalls shared cores
+            options.enable_cpu_mem_arena = False  # an arena keeps a batch's peak (the sparse head's wide layer)
             self._files = files
             self._embedding_norm = files.tensor("emb.ln.w"), files.tensor("emb.ln.b")
             self._sessions = {
