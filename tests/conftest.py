@@ -39,7 +39,7 @@ class FakeEmbedder:
     def embed_queries(self, texts):
         return self._embed(list(texts))
 
-    def embed_passages(self, texts, progress=False):
+    def embed_passages(self, texts):
         return self._embed(list(texts))
 
 

@@ -127,3 +127,14 @@ def test_bundled_model_reads_the_same_from_several_threads():
         together = list(pool.map(lambda q: embedder.read([q], is_query=True)[0], questions))
     for one, other in zip(alone, together):
         assert np.array_equal(one.vector, other.vector) and np.array_equal(one.term_ids, other.term_ids)
+
+
+def test_the_bundled_model_on_cuda_without_it_is_a_clear_error(monkeypatch):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    with pytest.raises(InvalidInput, match="no CUDA device"):
+        BundledEmbedder(device="cuda").warm_up()
+    monkeypatch.setitem(__import__("sys").modules, "rag.e5_torch", None)  # as without torch installed
+    with pytest.raises(InvalidInput, match="pip install torch"):
+        BundledEmbedder(device="cuda").warm_up()

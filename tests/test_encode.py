@@ -29,7 +29,7 @@ def test_chunks_are_read_once_and_units_embedded_on_their_own_across_documents()
             self.read_texts += texts
             return super().read(texts, is_query)
 
-        def embed_passages(self, texts, progress=False):
+        def embed_passages(self, texts):
             self.embedded_texts += texts
             return super().embed_passages(texts)
 

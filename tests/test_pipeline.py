@@ -13,7 +13,7 @@ class CountingEmbedder(FakeEmbedder):
     def __init__(self):
         self.embedded = 0
 
-    def embed_passages(self, texts, progress=False):
+    def embed_passages(self, texts):
         self.embedded += len(texts)
         return super().embed_passages(texts)
 
