@@ -12,7 +12,7 @@ from transformers import XLMRobertaConfig, XLMRobertaModel
 from . import e5_files
 from .e5_files import TERMS_PER_TEXT
 from .e5_onnx import NO_FEATURES, WindowStates
-from .tokenize import E5Tokenizer, bundled, windows
+from .tokenize import E5Tokenizer, bundled, window_mean, windows
 
 PADDING_ID = 1  # XLM-R's padding token; position ids start after it, at 2
 FIRST_POSITION = PADDING_ID + 1
@@ -129,12 +129,7 @@ def embed(model: XLMRobertaModel, texts: list[str], prefix: str, tokenizer: E5To
     their content tokens)."""
     per_text = _text_windows(texts, prefix, tokenizer or bundled())
     states = iter(window_states(model, [w for pieces in per_text for w in pieces], device))
-    vectors = []
-    for pieces in per_text:
-        means = torch.stack([next(states).mean(0) for _ in pieces])
-        weights = torch.tensor([max(len(p) - 2, 1) for p in pieces], dtype=torch.float32, device=means.device)
-        vector = (means * weights[:, None]).sum(0)
-        vectors.append(torch.nn.functional.normalize(vector, dim=0).cpu().numpy())
+    vectors = [window_mean([next(states).cpu().numpy() for _ in pieces]) for pieces in per_text]
     return np.stack(vectors) if vectors else np.zeros((0, model.config.hidden_size), np.float32)
 
 

@@ -136,11 +136,10 @@ class BundledEmbedder:
         return self._vectors(self._pass(texts, is_query=False, features=False))
 
     def _pass(self, texts: list[str], is_query: bool, features: bool) -> list[Reading]:
-        """The texts in windows of WINDOW tokens (the windows of several texts batched together): each text's vector
-        is the mean of its windows' states weighted by their tokens; its latent terms (with ``features``) pool the
-        features of its tokens after the prefix."""
+        """The texts in windows (those of several texts batched together): each text's vector, and with ``features``
+        its latent terms, pooled from the features of its tokens after the prefix."""
         self.warm_up()
-        from .tokenize import windows
+        from .tokenize import window_mean, windows
 
         prefix = QUERY_PREFIX if is_query else PASSAGE_PREFIX
         tokenizer = self._tokenizer
@@ -150,15 +149,13 @@ class BundledEmbedder:
         readings = []
         for encoding, own_windows in zip(encodings, pieces):
             own = [next(states) for _ in own_windows]
-            weights = np.array([max(len(w.states) - 2, 1) for w in own], np.float32)
-            vector = (np.stack([w.states.mean(0) for w in own]) * weights[:, None]).sum(0)
             terms = NO_TERMS
             if features:
                 after = encoding.offsets[:, 1] > len(prefix.rstrip())  # not the prefix's own tokens
                 ids, values = (np.concatenate([getattr(w, name)[1:-1] for w in own])[after]
                                for name in ("feature_ids", "feature_weights"))
                 terms = pooled_terms(ids, values, self.term_space)
-            readings.append(Reading(vector / max(np.linalg.norm(vector), 1e-12), *terms))
+            readings.append(Reading(window_mean([w.states for w in own]), *terms))
         return readings
 
     def _vectors(self, readings: list[Reading]) -> np.ndarray:

