@@ -16,7 +16,7 @@ class Progress:
     def __init__(self, total: int, label: str, unit: str, enabled: bool = True):
         self.total, self.label, self.unit, self.enabled = total, label, unit, enabled and total > 0
         self.done, self.started = 0, time.perf_counter()
-        self._last_line = self.started
+        self._last_line, self._last_done = self.started, -1
         self._bar = None
         if self.enabled and sys.stderr.isatty():
             from tqdm import tqdm
@@ -33,11 +33,12 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        elif self.enabled and time.perf_counter() - self.started >= LOG_EVERY_S:  # short work: no line
-            self._line()
+        elif self.enabled and self._last_done != self.done and time.perf_counter() - self.started >= LOG_EVERY_S:
+            self._line()  # short work: no line
 
     def _line(self) -> None:
-        self._last_line = now = time.perf_counter()
+        now = time.perf_counter()
+        self._last_line, self._last_done = now, self.done
         rate = self.done / max(now - self.started, 1e-9)
         log.info("%s: %d/%d %s (%.0f%%, %.1f %s/s)", self.label, self.done, self.total, self.unit,
                  100 * self.done / self.total, rate, self.unit)

@@ -62,3 +62,14 @@ def test_encoding_shows_progress_as_log_lines_when_not_on_a_terminal(caplog, mon
         encode(plans(), TokenFakeEmbedder(), batch_size=2, progress=True)
     lines = [r.getMessage() for r in caplog.records]
     assert lines and lines[-1].startswith("encoding: 8/8 text (100%")
+
+
+def test_the_last_progress_line_is_not_repeated(caplog, monkeypatch):
+    import rag.progress
+    from rag.progress import Progress
+
+    monkeypatch.setattr(rag.progress, "LOG_EVERY_S", 0.0)
+    with caplog.at_level("INFO", logger="rag.progress"), Progress(4, "encoding", "text") as bar:
+        bar.update(2)
+        bar.update(2)
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == ["encoding: 2/4 text", "encoding: 4/4 text"]
