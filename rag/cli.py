@@ -44,7 +44,7 @@ def _pipeline(**overrides):
 
 
 def fill_hint() -> str:
-    from .ingest import SUFFIXES
+    from .corpus.files import SUFFIXES
 
     return f"add articles with: rag ingest FOLDER_OR_FILE ({', '.join(SUFFIXES)})"
 
@@ -140,7 +140,7 @@ def repair():
     if not set_aside:
         click.echo(f"the live version of {settings.index_dir} is intact: nothing to repair")
         return
-    from .index import DAMAGED_PREFIX
+    from .index.versions import DAMAGED_PREFIX
 
     for path in set_aside:
         click.echo(f"{path.name} was damaged: kept as {DAMAGED_PREFIX}{path.name}")
@@ -156,7 +156,7 @@ def model_group():
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def export_model(directory: Path):
     """Write the bundled model as a sentence-transformers DIRECTORY, for RAG_MODEL=DIRECTORY (needs the dev extra)."""
-    from .export import export
+    from .encoder.export import export
 
     started = time.perf_counter()
     export(directory)

@@ -96,7 +96,7 @@ def _squad_articles(path: Path) -> list[dict]:
 
 def load_squad(path: Path, limit: int | None = None) -> SquadSet:
     """One Document per paragraph (id ``"{title}/{i}"``) and its questions; ``limit``: the first N paragraphs."""
-    from .ingest import make_document
+    from .corpus.files import make_document
 
     path = Path(path)
     documents, questions, seen = [], [], set()
@@ -244,8 +244,8 @@ def _cache_key(path: Path, limit: int | None, settings: Settings, model: str) ->
 
     digest = hashlib.sha256(Path(path).read_bytes())
     digest.update(json.dumps([limit, model, settings.chunk_chars, settings.chunk_overlap_chars]).encode())
-    for module in ("chunk.py", "ingest.py", "embed.py", "index.py"):  # what decides chunks, vectors and the format
-        source = Path(__file__).with_name(module)
+    for module in ("index/chunk.py", "corpus/files.py", "encoder/embed.py", "index/versions.py"):  # what decides
+        source = Path(__file__).parent / module  # chunks, vectors and the format
         if source.exists():
             digest.update(source.read_bytes())
     return digest.hexdigest()[:20]
@@ -265,7 +265,7 @@ def squad_eval(path: Path, modes: Iterable[str] | None = None, questions_path: P
     reported ingest time is then that of the cached ingest (``ingest_cached: true``).
     Returns ``{"metrics": {mode: {...}}, "results": [...], "run": {...}}`` (see docs/benchmarks.md).
     """
-    from .embed import load_embedder
+    from .encoder.embed import load_embedder
     from .pipeline import Pipeline
 
     modes = _check_modes(modes)

@@ -1,5 +1,5 @@
-"""The question-answering pipeline: ingest → chunk → embed → index, and question → retrieve (rag/retrieve.py) → read
-(rag/read.py)."""
+"""The question-answering pipeline: ingest → chunk → embed → index, and question → retrieve (rag/answer/retrieve.py) → read
+(rag/answer/read.py)."""
 from __future__ import annotations
 
 import fcntl
@@ -14,16 +14,16 @@ from typing import Callable
 
 import numpy as np
 
-from .chunk import chunk_document, document_units
-from .embed import Embedder, load_embedder
-from .encode import Plan, encode
+from .answer.read import Reader
+from .answer.retrieve import MODES, Retrieval, Retriever
+from .corpus.files import read_folder
+from .encoder.embed import Embedder, load_embedder
 from .errors import IndexUnavailable, InvalidInput, NotFound, shown
-from .index import Index, live_version
-from .ingest import read_folder
-from .read import Reader
-from .retrieve import MODES, Retrieval, Retriever
+from .index.chunk import chunk_document, document_units
+from .index.encode import Plan, encode
+from .index.store import StoreConfig
+from .index.versions import Index, live_version
 from .settings import Settings
-from .store import StoreConfig
 from .types import Document, Passage, Reply, Span
 
 log = logging.getLogger(__name__)

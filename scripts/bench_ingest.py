@@ -39,8 +39,8 @@ def ingest(documents, folder: Path):
 
 def floor_seconds(pipeline) -> float:
     """One pass of the bundled encoder over the index's chunk views, in ingest's batches."""
-    from rag.embed import BundledEmbedder
-    from rag.ingest import chunk_view
+    from rag.corpus.files import chunk_view
+    from rag.encoder.embed import BundledEmbedder
 
     compiled = pipeline.index.compiled
     views = [chunk_view(compiled.documents[compiled.chunk_doc[row]], *compiled.chunk_spans[row])
@@ -88,8 +88,8 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true", help="time one bare encoder pass over the chunks too")
     args = parser.parse_args()
     import rag
+    from rag.corpus.files import read_folder
     from rag.evaluate import load_squad
-    from rag.ingest import read_folder
 
     out = {"code": str(Path(rag.__file__).parent), "load_before": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as work:

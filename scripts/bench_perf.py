@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 QUESTIONS = ROOT / "data" / "seed_qa_dev.jsonl"
 
-from rag.ingest import chunk_view, searchable_text  # noqa: E402
+from rag.corpus.files import chunk_view, searchable_text  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
@@ -71,7 +71,7 @@ def bench_ingest(seeds: Path, folder: Path) -> tuple[Pipeline, dict]:
     views = [chunk_view(compiled.documents[d], s, e)
              for (s, e), d in zip(compiled.chunk_spans.tolist(), compiled.chunk_doc.tolist())]
     units = [searchable_text(compiled.documents[d].text[s:e])
-             for (s, e), d in zip(compiled.unit_spans.tolist(), compiled.unit_doc.tolist())]  # as rag/encode.py
+             for (s, e), d in zip(compiled.unit_spans.tolist(), compiled.unit_doc.tolist())]  # as rag/index/encode.py
     texts = views + units
     items = len(texts)
     started = time.perf_counter()

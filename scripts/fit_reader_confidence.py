@@ -32,10 +32,10 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rag.answer.read import CALIBRATION_PATH  # noqa: E402
 from rag.evaluate import load_squad, replace_questions  # noqa: E402
 from rag.metrics import f1_score  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
-from rag.read import CALIBRATION_PATH  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 XQUAD = ROOT / "data" / "xquad"

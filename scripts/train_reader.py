@@ -1,4 +1,4 @@
-"""Train the reader (rag/read.py): the bundled encoder fine-tuned to point at answer spans, or at <s> for none.
+"""Train the reader (rag/answer/read.py): the bundled encoder fine-tuned to point at answer spans, or at <s> for none.
 
     python scripts/train_reader.py prepare --work /tmp/reader          # tokenise the training sets (CPU, ~3 min)
     python scripts/train_reader.py train --work /tmp/reader --device cuda   # fine-tune; resumes from its checkpoint
@@ -32,8 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag import e5_files  # noqa: E402
-from rag.read import token_span, windows  # noqa: E402
+from rag.encoder import e5_files  # noqa: E402
+from rag.answer.read import token_span, windows  # noqa: E402
 
 DATA = ROOT / "data" / "qa-train"
 XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
@@ -188,7 +188,7 @@ def featurise(examples: list[Example], tokenizer) -> dict[str, np.ndarray]:
 
 
 def prepare(work: Path) -> None:
-    from rag.tokenize import bundled
+    from rag.encoder.tokenize import bundled
 
     work.mkdir(parents=True, exist_ok=True)
     rng = random.Random(SEED)
@@ -264,7 +264,7 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
     first steps), and a checkpoint every 500 steps lets a stopped run resume."""
     import torch
 
-    from rag.reader_model import ReaderModel
+    from rag.train.reader_model import ReaderModel
 
     torch.manual_seed(SEED)
     out = work / "runs" / run
@@ -391,8 +391,8 @@ def evaluate(work: Path, model, name: str, device: str, limit: int | None) -> di
     first ``limit`` questions)."""
     import torch
 
+    from rag.answer.read import Window, best_span, span_characters
     from rag.metrics import exact_match, f1_score
-    from rag.read import Window, best_span, span_characters
 
     features = dict(np.load(work / f"{name}.npz"))
     questions = json.loads((work / f"{name}.json").read_text())[:limit]
@@ -428,8 +428,8 @@ def export(work: Path, weights: Path, quantise: bool) -> None:
     """The trained reader as ONNX (word embeddings in, start and end logits out), weights int8 unless told not."""
     import torch
 
-    from rag.read import MODEL_PATH
-    from rag.reader_model import ReaderModel, layers_in
+    from rag.answer.read import MODEL_PATH
+    from rag.train.reader_model import ReaderModel, layers_in
 
     files = e5_files.load()
     files = e5_files.E5Files(files.config, None, {**files.tensors, "emb.word": files.tensors["emb.word"][:2]})  # unused here

@@ -51,8 +51,8 @@ class TokenFakeEmbedder(FakeEmbedder):
     term_space = 97
 
     def read(self, texts, is_query=False):
-        from rag.e5_files import pooled_terms
-        from rag.embed import Reading
+        from rag.encoder.e5_files import pooled_terms
+        from rag.encoder.embed import Reading
 
         readings = []
         for text in texts:

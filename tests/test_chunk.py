@@ -1,7 +1,8 @@
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rag.chunk import MAX_UNIT_CHARS, chunk_document, document_units, split_sentences, split_units
-from rag.ingest import make_document
+from rag.corpus.files import make_document
+from rag.index.chunk import MAX_UNIT_CHARS, chunk_document, document_units, split_sentences, split_units
 from rag.types import Span
 
 GERMAN = ("Das Treffen fand am 16. Mai in Peking statt. Es gab z. B. Tee und Nr. 5 war dabei. "

@@ -2,9 +2,10 @@
 import logging
 
 from fpdf import FPDF
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rag.ingest import read_article, read_folder
+from rag.corpus.files import read_article, read_folder
 
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüß", min_size=2, max_size=8)
 # paragraphs of one PDF line each (a wrapped line gains a break in the text layer)
@@ -83,7 +84,7 @@ def test_one_file_can_be_read_alone(tmp_path):
 
 
 def test_a_given_title_wins_over_the_first_line():
-    from rag.ingest import make_document
+    from rag.corpus.files import make_document
 
     document = make_document("a", "Erste Zeile des Textes.\nZweiter Satz.", title="Der Titel")
     assert document.title == document.meta["title"] == "Der Titel"

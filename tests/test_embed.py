@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rag.embed import BundledEmbedder, SentenceTransformerEmbedder, load_embedder, term_similarity, term_vector
+from rag.encoder.embed import BundledEmbedder, SentenceTransformerEmbedder, load_embedder, term_similarity, term_vector
 from rag.errors import IndexUnavailable, InvalidInput
 from rag.pipeline import Pipeline
 from rag.settings import DEFAULT_MODEL, Settings
@@ -56,9 +56,9 @@ def test_bundled_model_matches_the_engine_it_comes_from():
 
 def test_the_torch_encoder_for_gpus_reads_as_the_onnx_one():
     pytest.importorskip("torch")
-    from rag.e5_onnx import TokenEncoder
-    from rag.e5_torch import TorchTokenEncoder
-    from rag.tokenize import bundled, windows
+    from rag.encoder.e5_onnx import TokenEncoder
+    from rag.encoder.e5_torch import TorchTokenEncoder
+    from rag.encoder.tokenize import bundled, windows
 
     tokenizer = bundled()
     pieces = [w for text in ("passage: Lawrow sprach von einer echten Allianz mit China.", "query: Wer ist Xi?")
@@ -135,6 +135,6 @@ def test_the_bundled_model_on_cuda_without_it_is_a_clear_error(monkeypatch):
         pytest.skip("this machine has a CUDA device")
     with pytest.raises(InvalidInput, match="no CUDA device"):
         BundledEmbedder(device="cuda").warm_up()
-    monkeypatch.setitem(__import__("sys").modules, "rag.e5_torch", None)  # as without torch installed
+    monkeypatch.setitem(__import__("sys").modules, "rag.encoder.e5_torch", None)  # as without torch installed
     with pytest.raises(InvalidInput, match="pip install torch"):
         BundledEmbedder(device="cuda").warm_up()

@@ -2,8 +2,8 @@
 batched across documents."""
 import numpy as np
 
-from rag.encode import Plan, encode
-from rag.ingest import chunk_view, make_document, searchable_text
+from rag.corpus.files import chunk_view, make_document, searchable_text
+from rag.index.encode import Plan, encode
 
 from .conftest import FakeEmbedder, TokenFakeEmbedder
 

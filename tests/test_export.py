@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import cli
-from rag.embed import SentenceTransformerEmbedder, load_embedder
+from rag.encoder.embed import SentenceTransformerEmbedder, load_embedder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from tests.conftest import SEEDS

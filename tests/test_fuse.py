@@ -1,6 +1,7 @@
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from rag.fuse import minmax, weighted_fusion
+from rag.answer.fuse import minmax, weighted_fusion
 
 scores = st.dictionaries(st.integers(0, 50), st.floats(-10, 10, allow_nan=False), max_size=20)
 

@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
+from rag.corpus.files import make_document
 from rag.errors import IndexUnavailable
-from rag.index import CURRENT, Entry, Index
-from rag.ingest import make_document
+from rag.index.versions import CURRENT, Entry, Index
 
 
 def entry(doc_id: str, text: str, dim: int = 8, seed: int = 0) -> Entry:

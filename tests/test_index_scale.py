@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from rag.index import FAISS_FILE, Entry, Index
-from rag.ingest import make_document
-from rag.store import FaissStore, StoreConfig
+from rag.corpus.files import make_document
+from rag.index.store import FaissStore, StoreConfig
+from rag.index.versions import FAISS_FILE, Entry, Index
 
 
 def corpus(docs: int = 6, per: int = 8, dim: int = 16, seed: int = 3) -> list[Entry]:

@@ -1,9 +1,10 @@
 import logging
 import os
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from rag.ingest import analyse, content_spans, find_date, make_document, read_folder, searchable_text
+from rag.corpus.files import analyse, content_spans, find_date, make_document, read_folder, searchable_text
 from rag.types import Document
 
 from .conftest import SEEDS

@@ -1,4 +1,4 @@
-from rag.lexical import LexicalIndex, terms
+from rag.index.lexical import LexicalIndex, terms
 
 
 def test_terms_stem_german_and_drop_stopwords():

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from rag.embed import load_embedder
+from rag.encoder.embed import load_embedder
 from rag.errors import InvalidInput
 
 MAX_FAILURE_S = 2.0
@@ -21,7 +21,7 @@ def test_unknown_bundled_name_never_reaches_a_hub():
 def test_unknown_hub_name_fails_within_seconds_in_one_line(tmp_path):
     """The hub look-up itself takes under 2 s (the rest is starting Python and importing the package)."""
     (tmp_path / "a.txt").write_text("Ein Artikel über Peking.", "utf-8")
-    script = ("import time, sys\nfrom rag.embed import SentenceTransformerEmbedder\nfrom rag.errors import InvalidInput\n"
+    script = ("import time, sys\nfrom rag.encoder.embed import SentenceTransformerEmbedder\nfrom rag.errors import InvalidInput\n"
               "started = time.perf_counter()\ntry:\n    SentenceTransformerEmbedder('some-org/does-not-exist').warm_up()\n"
               "except InvalidInput as error:\n    print(error)\nprint(round(time.perf_counter() - started, 3))\n")
     env = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf"), "PATH": "/usr/bin:/bin"}

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
+from rag.corpus.files import make_document
 from rag.errors import InvalidInput, NotFound
-from rag.ingest import make_document
 from rag.pipeline import Pipeline
 
 from .conftest import FakeEmbedder, TokenFakeEmbedder, assert_spans_exact
@@ -96,7 +96,7 @@ def test_callers_cannot_override_computed_meta():
 
 
 def test_lone_surrogates_reach_the_model_replaced(tmp_path):
-    from rag.embed import encodable
+    from rag.encoder.embed import encodable
 
     assert encodable(["a\ud800b", "Grüße"]) == ["a?b", "Grüße"]
 

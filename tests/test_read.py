@@ -1,10 +1,23 @@
 """The reader's windows, spans and answers: every offset cuts exactly its text."""
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rag.read import (MAX_ANSWER_TOKENS, SEQUENCE_TOKENS, Calibration, TokenSpan, best_span, context_of, readings,
-                      sentence_around, span_characters, token_span, trimmed, windows)
-from rag.tokenize import Encoding
+from rag.answer.read import (
+    MAX_ANSWER_TOKENS,
+    SEQUENCE_TOKENS,
+    Calibration,
+    TokenSpan,
+    best_span,
+    context_of,
+    readings,
+    sentence_around,
+    span_characters,
+    token_span,
+    trimmed,
+    windows,
+)
+from rag.encoder.tokenize import Encoding
 from rag.types import Passage, Span
 
 BOS, EOS = 0, 2

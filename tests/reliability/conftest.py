@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..servers import free_port
-
-from rag.index import Index
+from rag.index.versions import Index
 from rag.settings import DEFAULT_MODEL
+
+from ..servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RAG = [str(Path(sys.executable).parent / "rag")]  # the console script of this venv

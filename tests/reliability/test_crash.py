@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.index import CURRENT, Index, _sha256
+from rag.index.versions import CURRENT, Index, _sha256
 from rag.pipeline import Pipeline
 from rag.settings import DEFAULT_MODEL, Settings
 

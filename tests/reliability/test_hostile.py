@@ -10,14 +10,15 @@ import time
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rag.api import create_app
 from rag.api.app import BodyLimit
 from rag.api.documents import WRITE_RETRY_AFTER_S
-from rag.chunk import chunk_document, document_units
+from rag.corpus.files import make_document, read_file, spelled_date
 from rag.errors import InvalidInput
-from rag.ingest import make_document, read_file, spelled_date
+from rag.index.chunk import chunk_document, document_units
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 

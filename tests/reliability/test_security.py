@@ -9,14 +9,15 @@ import httpx
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from rag.api import create_app
 from rag.api.security import RateLimit
-from rag.ingest import find_files, read_folder
+from rag.corpus.files import find_files, read_folder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 

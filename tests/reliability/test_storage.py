@@ -12,12 +12,13 @@ import shutil
 import numpy as np
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rag.api import create_app
 from rag.cli import cli
-from rag.index import CURRENT, DAMAGED_PREFIX, Entry, Index
-from rag.ingest import make_document
+from rag.corpus.files import make_document
+from rag.index.versions import CURRENT, DAMAGED_PREFIX, Entry, Index
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Document

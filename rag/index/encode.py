@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .embed import Embedder
-from .index import Entry
-from .ingest import chunk_view, searchable_text
-from .progress import Progress
-from .types import Document
+from ..corpus.files import chunk_view, searchable_text
+from ..encoder.embed import Embedder
+from ..progress import Progress
+from ..types import Document
+from .versions import Entry
 
 
 @dataclass

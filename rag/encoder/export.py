@@ -11,8 +11,8 @@ import io
 import tempfile
 from pathlib import Path
 
+from ..errors import InvalidInput
 from . import e5_files
-from .errors import InvalidInput
 from .tokenize import METASPACE
 
 PROMPTS = {"query": "query: ", "passage": "passage: "}

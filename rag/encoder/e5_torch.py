@@ -81,7 +81,7 @@ def window_states(model: XLMRobertaModel, pieces: list[np.ndarray], device: str 
 
 
 class TorchTokenEncoder:
-    """``run(windows)`` as rag/e5_onnx.py's TokenEncoder, on a torch device (a GPU), in bf16 there. ``model`` and
+    """``run(windows)`` as rag/encoder/e5_onnx.py's TokenEncoder, on a torch device (a GPU), in bf16 there. ``model`` and
     ``head`` default to the bundled ones."""
 
     def __init__(self, device: str = "cuda", batch_size: int = BATCH, model: XLMRobertaModel | None = None,
@@ -93,7 +93,7 @@ class TorchTokenEncoder:
     def warm_up(self) -> None:
         if self._head is None:
             if self.device.startswith("cuda") and not torch.cuda.is_available():
-                from .errors import InvalidInput
+                from ..errors import InvalidInput
 
                 raise InvalidInput(f"device {self.device!r}: torch sees no CUDA device here")
             head = self._sparse_head or e5_files.load_sparse_head()

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexUnavailable
+from ..errors import IndexUnavailable
+from ..types import Chunk, Document
 from .store import FaissStore, StoreConfig, VectorStore, build_faiss, open_store  # noqa: F401 (build_faiss re-exported)
-from .types import Chunk, Document
 
 log = logging.getLogger(__name__)
 

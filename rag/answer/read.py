@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .tokenize import Encoding
-from .types import Answer, Context, Passage, Span
+from ..encoder.tokenize import Encoding
+from ..types import Answer, Context, Passage, Span
 
 if TYPE_CHECKING:
-    from .index import Compiled
+    from ..index.versions import Compiled
     from .retrieve import Retrieval
 
-MODEL_PATH = Path(__file__).parent / "models" / "reader.onnx"
+MODEL_PATH = Path(__file__).parent.parent / "models" / "reader.onnx"
 CALIBRATION_PATH = MODEL_PATH.with_name("reader.json")
 ANSWER_PASSAGES = 3  # top passages read for answers
 CONTEXT_CHARS = 600  # of the context returned around an answer's sentence
@@ -188,8 +188,8 @@ class Reader:
         if self._session is None:
             import onnxruntime
 
-            from . import e5_files
-            from .tokenize import bundled
+            from ..encoder import e5_files
+            from ..encoder.tokenize import bundled
 
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = self.threads or os.cpu_count() or 1

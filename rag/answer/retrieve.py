@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .embed import Embedder, term_similarity, term_vector
+from ..corpus.files import chunk_view
+from ..encoder.embed import Embedder, term_similarity, term_vector
+from ..index.lexical import LexicalIndex
+from ..index.versions import Compiled
+from ..settings import Settings
+from ..types import Passage
 from .fuse import weighted_fusion
-from .index import Compiled
-from .ingest import chunk_view
-from .lexical import LexicalIndex
-from .settings import Settings
-from .types import Passage
 
 MODES = ("full", "dense", "lexical")
 TERMS_WEIGHT = 0.75  # of latent-term overlap in the fusion, beside dense 1, best sentence 1 and BM25 0.6 × lexical fit;

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-
 from transformers import XLMRobertaModel
 
-from . import e5_files
-from .e5_torch import config_of, state_dict_of
+from ..encoder import e5_files
+from ..encoder.e5_torch import config_of, state_dict_of
 
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 

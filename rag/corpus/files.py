@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import InvalidInput
+from ..types import Document, Span
 from . import convert
-from .errors import InvalidInput
 from .language import detect_language
-from .types import Document, Span
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def read_file(path: Path) -> str:
 
 
 def read_article(path: Path) -> Document:
-    """One article file: a text file as it is, an HTML page or a PDF as its extracted text (rag/convert.py)."""
+    """One article file: a text file as it is, an HTML page or a PDF as its extracted text (rag/corpus/convert.py)."""
     meta = {"path": str(path)}
     if path.suffix.lower() in convert.SUFFIXES:
         converted = convert.convert(path, read_bytes(path))
