@@ -4,7 +4,8 @@ import os
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.corpus.files import analyse, content_spans, find_date, make_document, read_folder, searchable_text
+from rag.corpus.files import analyse, find_date, make_document, read_folder
+from rag.text import content_spans, searchable_text
 from rag.types import Document
 
 from .conftest import SEEDS

@@ -14,7 +14,6 @@ from starlette.convertors import PathConvertor, register_url_convertor
 
 from ..corpus.files import make_document
 from ..errors import Busy, NotFound, shown
-from ..index.chunk import chunk_document
 from ..pipeline import Pipeline
 from .common import Text, errors, get_pipeline, valid_unicode_tree
 
@@ -144,14 +143,9 @@ def add_document(body: DocumentIn, pipeline: Pipeline = Depends(get_pipeline)):
     """Add a document, or replace the one with the same id; it is searchable as soon as this returns."""
     doc_id = body.id if body.id is not None else uuid.uuid4().hex
     document = make_document(doc_id, body.text, body.title, body.meta)
-    pipeline.ingest([document], progress=True)  # one writer at a time (a file lock); questions keep the version they started on
-    entry = pipeline.index.entries.get(document.id)
-    if entry is not None and entry.document.text == document.text:
-        chunks = len(entry.chunk_spans)
-    else:  # a concurrent write replaced or deleted it meanwhile: count what this request stored
-        settings = pipeline.settings
-        chunks = len(chunk_document(document, settings.chunk_chars, settings.chunk_overlap_chars))
-    return {"id": document.id, "chunks": chunks}
+    # one writer at a time (a file lock); questions keep the version they started on
+    report = pipeline.ingest([document], progress=True)
+    return {"id": document.id, "chunks": report.chunk_counts[document.id]}
 
 
 @router.get("/documents/{doc_id:anypath}", response_model=DocumentOut, responses=errors(404, 503))

@@ -2,7 +2,7 @@
 
 Boilerplate (navigation, ads, "Mehr zum Thema" blocks, repeated captions or paragraphs, by-lines) is recorded as
 spans in ``meta["boilerplate"]``; chunking leaves those spans out. Inline link markup like ``[Rede](#)`` stays in
-the text and is masked only for embedding (see ``searchable_text``).
+the text and is masked only for embedding (see ``rag.text.searchable_text``).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InvalidInput
+from ..text import GERMAN_MONTHS
 from ..types import Document, Span
 from . import convert
 from .language import detect_language
@@ -31,7 +32,6 @@ DATE_PATTERNS = [
     re.compile(rf"\b(?P<d>\d{{1,2}})\.? (?P<mn>{_MONTHS}) (?P<y>\d{{4}})\b"),
     re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b"),
 ]
-GERMAN_MONTHS = "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split()
 _MONTH_NUMBER = {name: i + 1 for i, name in enumerate(GERMAN_MONTHS)}
 _MONTH_NUMBER.update({"January": 1, "February": 2, "March": 3, "May": 5, "June": 6, "July": 7,
                       "October": 10, "December": 12})
@@ -49,7 +49,6 @@ DATELINE = re.compile(r"\b(Stand|Aktualisiert|Updated|Published|Veröffentlicht)
 TRUNCATED = re.compile(r"(\.\.\.|…)\s*$")
 AUTHOR_BEFORE_DATE = re.compile(
     r"(?P<author>[A-ZÄÖÜ][\w-]+ [A-ZÄÖÜ][\w-]+(?:, [A-ZÄÖÜ][\w-]+ [A-ZÄÖÜ][\w-]+)*)\s+\d{1,2}\.\d{1,2}\.\d{4}")
-INLINE_LINK = re.compile(r"\[([^\]\n]{0,200})\]\([^)\s]{0,500}\)")
 
 
 @dataclass
@@ -253,40 +252,3 @@ def merge_spans(spans: list[Span]) -> list[Span]:
         else:
             merged.append(span)
     return merged
-
-
-def content_spans(document: Document) -> list[Span]:
-    """The parts of the document between its boilerplate spans."""
-    spans, cursor = [], 0
-    for start, end in document.meta.get("boilerplate", []):
-        if start > cursor:
-            spans.append(Span(cursor, start))
-        cursor = max(cursor, end)
-    if cursor < len(document.text):
-        spans.append(Span(cursor, len(document.text)))
-    return [span for span in spans if document.text[span.start:span.end].strip()]
-
-
-def searchable_text(text: str) -> str:
-    """What the model and the lexical index read: link markup reduced to its link text (lengths may change)."""
-    return INLINE_LINK.sub(r"\1", text)
-
-
-def chunk_view(document: Document, start: int, end: int) -> str:
-    """What the model and the lexical index read for a chunk: the document's title and date, then the chunk's text
-    (so that "im Februar 2023" or a headline word finds the article's passages); offsets are untouched."""
-    head = " · ".join(part for part in (document.title if document.title != document.id else "",
-                                        spelled_date(document.meta.get("date", ""))) if part)
-    body = searchable_text(document.text[start:end])
-    return f"{head}\n{body}" if head else body
-
-
-def spelled_date(iso: str) -> str:
-    """2023-02-22 → "22. Februar 2023", the way the articles write dates (and questions ask for them)."""
-    if not isinstance(iso, str):  # a client's meta.date may be any JSON value
-        return ""
-    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso)
-    if not match or not 1 <= int(match[2]) <= 12:  # "2024-13-01" or "2024-00-01": no month to spell
-        return iso
-    year, month, day = (int(x) for x in match.groups())
-    return f"{day}. {GERMAN_MONTHS[month - 1]} {year}"

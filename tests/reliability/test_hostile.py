@@ -1,6 +1,5 @@
 """Hostile input: random Unicode (emoji, RTL, combining marks, NUL, CRLF, lone surrogates), 1 MB lines, empty and
-binary files. Nothing crashes and every offset stays exact: fast properties on make_document + chunk_document /
-document_units, the HTTP API with a fake embedder, and a few examples through the real pipeline and model."""
+binary files. Nothing crashes and every offset stays exact: fast properties on make_document + split_document, the HTTP API with a fake embedder, and a few examples through the real pipeline and model."""
 from __future__ import annotations
 
 import asyncio
@@ -16,11 +15,12 @@ from hypothesis import strategies as st
 from rag.api import create_app
 from rag.api.app import BodyLimit
 from rag.api.documents import WRITE_RETRY_AFTER_S
-from rag.corpus.files import make_document, read_file, spelled_date
+from rag.corpus.files import make_document, read_file
 from rag.errors import InvalidInput
-from rag.index.chunk import chunk_document, document_units
+from rag.index.chunk import split_document
 from rag.pipeline import Pipeline
-from rag.settings import Settings
+from rag.settings import Settings, default
+from rag.text import spelled_date
 
 from ..conftest import FakeEmbedder
 from .conftest import index_state
@@ -42,14 +42,14 @@ def assert_exact(text: str) -> None:
         assert not text.strip()
         return
     assert document.text == text  # kept untouched
-    for chunk in chunk_document(document):
-        assert 0 <= chunk.start < chunk.end <= len(text)
-        assert text[chunk.start:chunk.end] == chunk.text
+    spans = split_document(document, default("chunk_chars"), default("chunk_overlap_chars"))
+    for start, end in spans.chunk_spans:
+        assert 0 <= start < end <= len(text)
     previous = 0
-    for unit in document_units(document):
-        assert previous <= unit.start < unit.end <= len(text)
-        assert text[unit.start:unit.end].strip()
-        previous = unit.start
+    for start, end in spans.unit_spans:
+        assert previous <= start < end <= len(text)
+        assert text[start:end].strip()
+        previous = start
     for span in document.meta.get("boilerplate", []):
         start, end = (span["start"], span["end"]) if isinstance(span, dict) else span
         assert 0 <= start <= end <= len(text)
