@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     device: str = Field("cpu", description="cpu or cuda: cuda reads the bundled model through PyTorch, and runs a "
                         "sentence-transformers model on the GPU")
     top_k: int = Field(5, ge=1, le=50)
+    max_question_chars: int = 500
     max_answers: int = Field(3, ge=1, le=10)
     chunk_chars: int = Field(800, ge=100, le=4000, description="target chunk size in characters (whole sentences)")
     chunk_overlap_chars: int = Field(300, ge=0, le=2000, description="a sentence at a chunk end starts the next chunk too")
@@ -41,6 +42,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1 << 20, ge=1024)
     api_key: SecretStr | None = Field(None, description="when set, POST/DELETE /documents need it as "
                                       "'Authorization: Bearer KEY' or 'X-API-Key: KEY' (empty: no key)")
+    open_writes: bool = Field(False, description="with no API key: true accepts POST/DELETE /documents from every "
+                              "client; false (default) only from this machine (127.0.0.0/8, ::1), others get 403")
     api_key_for_reads: bool = Field(False, description="true: every API endpoint needs the key, not only the writes")
     cors_origins: str = Field("", description="comma-separated origins allowed to call the API from a browser "
                               "('*' for any); empty: same-origin only")

@@ -77,3 +77,8 @@ def test_openapi_and_docs(client):
     ask = schema["components"]["schemas"]["AskRequest"]["properties"]
     assert ask["question"]["maxLength"] == 1000 and ask["top_k"]["maximum"] == 50
     assert client.get("/docs").status_code == 200
+
+
+def test_config_gives_the_question_limit(start_app, writable_seeded_settings):
+    settings = writable_seeded_settings.model_copy(update={"max_question_chars": 321})
+    assert start_app(settings).get("/config").json() == {"max_question_chars": 321}
