@@ -25,7 +25,7 @@ serve: $(BIN)/rag
 	@$(BIN)/rag serve --port $(PORT)
 
 ask: $(BIN)/rag
-	@test -n "$$Q" || { echo 'usage: make ask Q="Was sagte Lawrow über ein Bündnis?"'; exit 2; }
+	@test -n "$$Q" || { echo 'usage: make ask Q="Welche Pipeline will Putin vorantreiben?"'; exit 2; }
 	@$(BIN)/rag ask "$$Q"
 
 test: $(VENV)/.test-tools $(CHROMIUM)
