@@ -19,7 +19,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 .PHONY: serve test ask
 
 serve: $(BIN)/rag
-	$(call say,"Index: the articles of seeds/ into index/ (first time: under a minute; later only changed files)")
+	$(call say,"Index: the articles of seeds/ into index/ (first time: 1-2 minutes; later only changed files)")
 	@$(BIN)/rag ingest seeds/
 	$(call say,"Chat page and API: http://127.0.0.1:$(PORT) (Ctrl-C stops it; PORT=8123 make serve for another port)")
 	@$(BIN)/rag serve --port $(PORT)
@@ -32,7 +32,7 @@ test: $(VENV)/.test-tools $(CHROMIUM)
 	$(BIN)/pytest
 
 $(BIN)/rag: pyproject.toml
-	$(call say,"Installing rag-news and its libraries (ONNX Runtime, FAISS, FastAPI …; no torch) into .venv/ (first time: a minute or two; VERBOSE=1 shows pip)")
+	$(call say,"Installing rag-news and its libraries (ONNX Runtime, FAISS, FastAPI …; no torch) into .venv/ (first time: 2-3 minutes; VERBOSE=1 shows pip)")
 	@$(PYTHON) -m venv $(VENV)
 	@$(PIP) install -e .
 	@touch $@
