@@ -35,6 +35,7 @@ def cli(verbose: bool):
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # its note on CPU features, at every start
     logging.getLogger("rag.progress").setLevel(logging.INFO)  # long work's progress, when stderr is no terminal
+    logging.getLogger("rag.api.security").setLevel(logging.INFO)  # `rag serve` says who may write
 
 
 def _pipeline(**overrides):

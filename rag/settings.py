@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1 << 20, ge=1024)
     api_key: SecretStr | None = Field(None, description="when set, POST/DELETE /documents need it as "
                                       "'Authorization: Bearer KEY' or 'X-API-Key: KEY' (empty: no key)")
+    open_writes: bool = Field(False, description="with no API key: true accepts POST/DELETE /documents from every "
+                              "client; false (default) only from this machine (127.0.0.0/8, ::1), others get 403")
     api_key_for_reads: bool = Field(False, description="true: every API endpoint needs the key, not only the writes")
     cors_origins: str = Field("", description="comma-separated origins allowed to call the API from a browser "
                               "('*' for any); empty: same-origin only")

@@ -34,6 +34,14 @@ def test_byline_gives_date_and_author_and_is_kept_out():
     assert "21. Mai 2024 | M.K. Bhadrakumar" in boilerplate_texts(document)
 
 
+def test_title_keeps_kicker_and_headline_apart():
+    # the page glues them ("Russland und ChinaPutin …"); its breadcrumb spells them apart
+    assert seed("003_0d68779ecc34fcb5").title == "Russland und China: Putin und Xi vereinbaren neue Kooperationen"
+    assert analyse("1. Start\n2. Politik: Neues aus Berlin\n\nPolitikNeues aus Berlin\n\nText.")["title"] == \
+        "Politik: Neues aus Berlin"
+    assert analyse("1. Start\n\nNeues aus Berlin\n\nText.")["title"] == "Neues aus Berlin"
+
+
 def test_navigation_ads_and_captions_are_boilerplate():
     document = seed("003_0d68779ecc34fcb5")
     junk = "\n".join(boilerplate_texts(document))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from ..pipeline import Pipeline
 from ..settings import bounds, default
@@ -59,16 +59,10 @@ MaxAnswers = _setting("max_answers", "answers to return at most")
 
 
 # --- errors -----------------------------------------------------------------------------------------------------
-class ErrorItem(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
 class Error(BaseModel):
-    detail: str | list[ErrorItem]
+    detail: str = Field(description="what is wrong, as one sentence for a person")
+    field: str | None = Field(None, description="422 for an invalid field: its name, dotted (meta.source); "
+                                                "empty for the body itself")
 
 
 def errors(*codes: int) -> dict:
@@ -76,5 +70,6 @@ def errors(*codes: int) -> dict:
     text = {400: "the body is not parseable", 404: "no document with this id", 413: "the body is over the limit",
             422: "invalid input", 503: "the index is missing or unreadable",
             401: "an API key is configured and this request lacks it (RAG_API_KEY)",
+            403: "no API key is configured and the client is not this machine (RAG_API_KEY, RAG_OPEN_WRITES)",
             429: "over the per-client rate limit (RAG_RATE_LIMIT); see Retry-After"}
     return {code: {"model": Error, "description": text[code]} for code in sorted({*codes, 401, 429})}

@@ -137,7 +137,7 @@ def list_documents(offset: int = Query(0, ge=0), limit: int | None = Query(None,
     return {"documents": [_summary(e) for e in page], "total": len(entries)}
 
 
-@router.post("/documents", status_code=201, response_model=Created, responses=errors(413, 422, 503),
+@router.post("/documents", status_code=201, response_model=Created, responses=errors(403, 413, 422, 503),
              dependencies=[Depends(write_slot)])
 def add_document(body: DocumentIn, pipeline: Pipeline = Depends(get_pipeline)):
     """Add a document, or replace the one with the same id; it is searchable as soon as this returns."""
@@ -157,7 +157,7 @@ def get_document(doc_id: str, pipeline: Pipeline = Depends(get_pipeline)):
     return {"id": document.id, "title": document.title, "text": document.text, "meta": _public_meta(document.meta)}
 
 
-@router.delete("/documents/{doc_id:anypath}", status_code=204, response_class=Response, responses=errors(404, 503),
+@router.delete("/documents/{doc_id:anypath}", status_code=204, response_class=Response, responses=errors(403, 404, 503),
                dependencies=[Depends(write_slot)])
 def delete_document(doc_id: str, pipeline: Pipeline = Depends(get_pipeline)):
     """Remove a document from the index."""

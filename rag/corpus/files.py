@@ -44,6 +44,7 @@ BLOCK_START = re.compile(r"^\s*(mehr zum thema|lesen sie auch|lesen sie mehr|das
 SOURCE_LINE = re.compile(r"^\s*(quelle|source|mit material von)\s*:\s*(?P<source>.+?)\s*$", re.I)
 BYLINE = re.compile(r"^\s*(?P<date>[^|]{6,40}?)\s*\|\s*(?P<author>[^|]{2,80}?)\s*$")
 BREADCRUMB = re.compile(r"^\s*\d{1,2}\.\s+\S.{0,80}$")
+BREADCRUMB_NUMBER = re.compile(r"^\s*\d{1,2}\.\s+")
 CAPTION_CREDIT = re.compile(r"(Foto|Bild|Photo|Image)\s*:\s*[\w/ .,&-]{2,60}$")
 DATELINE = re.compile(r"\b(Stand|Aktualisiert|Updated|Published|Veröffentlicht)\s*:?\s*\d{1,2}\.\d{1,2}\.\d{4}", re.I)
 TRUNCATED = re.compile(r"(\.\.\.|…)\s*$")
@@ -162,6 +163,7 @@ def analyse(text: str) -> dict:
     boiler: list[Span] = []
     seen: set[str] = set()
     full_lines = [line.text.strip() for line in lines]
+    crumbs: list[str] = []  # navigation and breadcrumb lines ("4. Russland und China: Putin und Xi …")
     in_block = False
     at_top = True
     for i, line in enumerate(lines):
@@ -178,6 +180,7 @@ def analyse(text: str) -> dict:
             in_block = False
         if NAVIGATION.match(stripped) or (at_top and BREADCRUMB.match(stripped)):
             junk = True
+            crumbs.append(BREADCRUMB_NUMBER.sub("", stripped))
         if source := SOURCE_LINE.match(stripped):
             meta.setdefault("source", source["source"])
             junk = True
@@ -210,7 +213,7 @@ def analyse(text: str) -> dict:
             meta["date"] = date
     if "author" not in meta and (author := AUTHOR_BEFORE_DATE.search(text[:3000])):
         meta["author"] = author["author"]
-    title = make_title(first)
+    title = apart(make_title(first), crumbs)
     if title:
         meta["title"] = title
     meta["boilerplate"] = [[span.start, span.end] for span in merge_spans(boiler)]
@@ -225,6 +228,13 @@ def make_title(first_line: str) -> str:
         return line
     cut = line[:120].rsplit(" ", 1)[0]
     return cut + " …"
+
+
+def apart(title: str, crumbs: list[str]) -> str:
+    """The breadcrumb item that spells ``title`` with kicker and headline apart ("Russland und China: Putin …" for a
+    page's "Russland und ChinaPutin …"), else ``title``."""
+    letters = re.sub(r"\W", "", title)
+    return next((crumb for crumb in crumbs if letters and re.sub(r"\W", "", crumb) == letters), title)
 
 
 def find_date(text: str) -> str | None:

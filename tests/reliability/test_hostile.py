@@ -23,6 +23,7 @@ from rag.settings import Settings, default
 from rag.text import spelled_date
 
 from ..conftest import FakeEmbedder
+from ..servers import LOCAL_CLIENT
 from .conftest import index_state
 
 SPECIAL = ["\x00", "\r\n", "\r", "\n\n", "\t", "\u200b", "\u200d", "\u200e", "\u200f", "\u202e", "\u2066", "\u2028",
@@ -91,7 +92,7 @@ def test_any_bytes_read_or_refused(tmp_path_factory, data):
 @pytest.fixture(scope="module")
 def fake_client(tmp_path_factory):
     settings = Settings(index_dir=tmp_path_factory.mktemp("hostile") / "index", rate_limit=0)
-    with TestClient(create_app(settings, Pipeline(settings, embedder=FakeEmbedder()))) as client:
+    with TestClient(create_app(settings, Pipeline(settings, embedder=FakeEmbedder())), client=LOCAL_CLIENT) as client:
         yield client
 
 
@@ -267,7 +268,7 @@ def test_invisible_questions_are_refused(fake_client, question):
     ("https://a.example", "POST", "x-evil", "headers")])
 def test_cors_refusals_are_json(tmp_path, origin, method, headers, refusal):
     settings = Settings(index_dir=tmp_path / "index", cors_origins="https://a.example", rate_limit=0)
-    with TestClient(create_app(settings, Pipeline(settings, embedder=FakeEmbedder()))) as client:
+    with TestClient(create_app(settings, Pipeline(settings, embedder=FakeEmbedder())), client=LOCAL_CLIENT) as client:
         response = client.options("/ask", headers={"Origin": origin, "Access-Control-Request-Method": method,
                                                    "Access-Control-Request-Headers": headers})
         assert response.status_code == 400 and response.headers["content-type"] == "application/json"
