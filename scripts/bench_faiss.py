@@ -24,25 +24,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from rag.corpus.files import make_document  # noqa: E402
-from rag.index.store import StoreConfig, build_faiss  # noqa: E402
-from rag.index.versions import Compiled, Entry, Index  # noqa: E402
-
-
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def percentile(values, p: float) -> float:
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+from common import rss_mib
+from rag.corpus.files import make_document
+from rag.evaluate import percentile
+from rag.index.store import StoreConfig, build_faiss
+from rag.index.versions import Compiled, Entry, Index
 
 
 def mixture(n: int, dim: int, clusters: int, spread: float, seed: int, centres=None):

@@ -29,14 +29,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from rag.answer.read import CALIBRATION_PATH  # noqa: E402
-from rag.evaluate import load_squad, replace_questions  # noqa: E402
-from rag.metrics import f1_score  # noqa: E402
-from rag.pipeline import Pipeline  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from common import ROOT
+from rag.answer.read import CALIBRATION_PATH
+from rag.evaluate import load_squad, replace_questions
+from rag.metrics import f1_score
+from rag.pipeline import Pipeline
+from rag.settings import Settings
 
 XQUAD = ROOT / "data" / "xquad"
 CALIBRATION_ARTICLES = range(16, 24)
