@@ -28,7 +28,7 @@ from common import rss_mib
 from rag.corpus.files import make_document
 from rag.evaluate import percentile
 from rag.index.store import StoreConfig, build_faiss
-from rag.index.versions import Compiled, Entry, Index
+from rag.index.versions import TERM_ARRAYS, Compiled, Entry, Index
 
 
 def mixture(n: int, dim: int, clusters: int, spread: float, seed: int, centres=None):
@@ -77,11 +77,12 @@ def startup(vectors: np.ndarray, hnsw: faiss.Index, config: StoreConfig, docs: i
         graph = folder / "prebuilt.faiss"
         faiss.write_index(hnsw, str(graph))
         # the graph built above stands in for the one save() would build (same vectors, same parameters)
-        arrays = {"chunk_spans": np.concatenate([e.chunk_spans for e in index.entries.values()]),
-                  "chunk_counts": np.full(docs, per, np.int64), "chunk_vectors": vectors[: per * docs],
-                  "unit_spans": np.concatenate([e.unit_spans for e in index.entries.values()]),
-                  "unit_counts": np.full(docs, per, np.int64), "unit_vectors": vectors[: per * docs]}
-        index._compiled = Compiled(list(index.entries.values()), dim, config.exact_below, config,
+        entries = list(index.entries.values())
+        arrays = {"chunk_counts": np.full(docs, per, np.int64), "chunk_vectors": vectors[: per * docs],
+                  "unit_counts": np.full(docs, per, np.int64), "unit_vectors": vectors[: per * docs],
+                  **{name: np.concatenate([getattr(e, name) for e in entries])
+                     for name in ("chunk_spans", "unit_spans", *TERM_ARRAYS)}}
+        index._compiled = Compiled(entries, dim, config.exact_below, config,
                                    dict(arrays, faiss=graph, digest=None))
         started = time.perf_counter()
         version = index.save(folder / "index")
