@@ -37,7 +37,7 @@ def main() -> None:
     for _ in range(args.warmup):
         ask_ms(args.url, next(cycle))
     latencies = [ask_ms(args.url, next(cycle)) for _ in range(args.n)]
-    print(f"{args.n} requests to {args.url} /ask ({len(questions)} questions cycled), sequential")
+    print(f"{args.n} requests to {args.url.rstrip('/')}/ask ({len(questions)} questions cycled), sequential")
     print(f"p50 {percentile(latencies, 50):.1f} ms   p99 {percentile(latencies, 99):.1f} ms   "
           f"mean {statistics.fmean(latencies):.1f} ms   max {max(latencies):.1f} ms")
     if args.pid:

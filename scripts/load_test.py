@@ -102,7 +102,7 @@ def run(url: str, duration: float, clients: int, write_every: float, seed: int) 
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent reading clients (default 8)")
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
                         help="index to copy (built from seeds/ into the copy when missing)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
+    args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="rag-load-") as tmp:
         index_dir = Path(tmp) / "index"
