@@ -27,16 +27,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from common import ROOT
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from rag.answer.confidence import CALIBRATION_PATH  # noqa: E402
-from rag.evaluate import load_squad, replace_questions  # noqa: E402
-from rag.metrics import f1_score  # noqa: E402
-from rag.pipeline import Pipeline  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from rag.answer.confidence import CALIBRATION_PATH
+from rag.evaluate import load_squad, replace_questions
+from rag.metrics import f1_score
+from rag.pipeline import Pipeline
+from rag.settings import Settings
 
 XQUAD = ROOT / "data" / "xquad"
 CALIBRATION_ARTICLES = range(16, 24)
