@@ -29,7 +29,7 @@ from rag.corpus.files import make_document
 from rag.evaluate import percentile
 from rag.index.store import FaissStore, StoreConfig
 from rag.index.versions import TERM_ARRAYS, Entry, Index, Snapshot
-from rag.settings import Settings
+from rag.settings import Settings, default
 
 
 def mixture(n: int, dim: int, clusters: int, spread: float, seed: int, centres=None):
@@ -118,8 +118,8 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--clusters", type=int, default=5_000)
     parser.add_argument("--spread", type=float, default=1.0, help="noise norm relative to the unit centre")
-    parser.add_argument("--m", type=int, default=StoreConfig.hnsw_m)
-    parser.add_argument("--ef-construction", type=int, default=StoreConfig.hnsw_ef_construction)
+    parser.add_argument("--m", type=int, default=default("hnsw_m"))
+    parser.add_argument("--ef-construction", type=int, default=default("hnsw_ef_construction"))
     parser.add_argument("--ef-search", default="16,32,64,128,256")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--k", type=int, default=10)

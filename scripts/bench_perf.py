@@ -30,10 +30,10 @@ from pathlib import Path
 
 from common import ROOT, ServeProcess, ask_ms, callers_settings, rss_mib
 
-from rag.corpus.files import chunk_view, searchable_text
 from rag.evaluate import percentile
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from rag.text import chunk_view, searchable_text
 
 QUESTIONS = ROOT / "data" / "seed_qa_dev.jsonl"
 
