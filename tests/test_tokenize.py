@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.encoder.tokenize import METASPACE, bundled
+
 from .conftest import DATA, SEEDS, XQUAD_DE
 
 any_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200)

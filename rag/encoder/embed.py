@@ -118,7 +118,7 @@ class BundledEmbedder:
         """How many latent terms there are."""
         from . import e5_files
 
-        return len(e5_files.load_sparse_head().bias)
+        return e5_files.sparse_head_features()
 
     def token_count(self, question: str) -> int:
         """How many tokens the model reads for a question (with its prefix and <s>, </s>): the cost grows with them."""

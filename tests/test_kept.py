@@ -1,5 +1,6 @@
-"""Built ONNX graphs kept on disk: opened from the file on the next start, built again when missing, damaged or built
-from older sources; the cached graph of the bundled encoder gives the vectors a freshly built one gives."""
+"""What the models need, kept on disk: opened from the file on the next start, made again when missing, damaged or made
+from older sources; the kept graphs of the bundled encoder and of the reader give what freshly made ones give (the
+kept vocabulary is tested by tests/test_tokenize.py, against the whole vocabulary)."""
 import logging
 import os
 
@@ -7,8 +8,10 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-from rag.encoder import e5_onnx, graph_cache
+from rag.encoder import e5_onnx, kept
 from rag.encoder.tokenize import bundled, windows
+
+from .conftest import SEEDS
 
 
 def doubling_graph() -> bytes:
@@ -33,10 +36,10 @@ def cache(tmp_path, monkeypatch):
 
         import onnxruntime
 
-        return graph_cache.cached_session("double", build, [source], onnxruntime.SessionOptions())
+        return kept.cached_session("double", build, [source], onnxruntime.SessionOptions())
 
     session.builds, session.source = builds, source
-    session.folder = tmp_path / "cache" / graph_cache.CACHE_NAME
+    session.folder = tmp_path / "cache" / kept.CACHE_NAME
     return session
 
 
@@ -79,6 +82,24 @@ def test_without_a_writable_cache_the_graph_is_built_each_time(cache, tmp_path, 
     assert len(cache.builds) == 2 and not list(tmp_path.glob("**/*.onnx"))
 
 
+def test_a_damaged_array_is_made_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    source = tmp_path / "pieces.txt"
+    source.write_text("a b c")
+    made = []
+
+    def make():
+        made.append(1)
+        return np.array(source.read_text().split())
+
+    assert kept.cached_array("pieces", make, [source]).tolist() == ["a", "b", "c"]
+    path, = (tmp_path / kept.CACHE_NAME).glob("pieces.*.npy")
+    path.write_bytes(path.read_bytes()[:-5])
+    assert kept.cached_array("pieces", make, [source]).tolist() == ["a", "b", "c"]
+    assert kept.cached_array("pieces", make, [source]).tolist() == ["a", "b", "c"]
+    assert len(made) == 2
+
+
 def test_the_cached_encoder_gives_the_vectors_of_a_freshly_built_one(tmp_path, monkeypatch):
     tokenizer = bundled()
     texts = ["query: Was sagte Lawrow über ein Bündnis mit China?", "passage: Putin und Xi trafen sich in Peking."]
@@ -90,14 +111,38 @@ def test_the_cached_encoder_gives_the_vectors_of_a_freshly_built_one(tmp_path, m
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     built = states(e5_onnx.TokenEncoder())  # builds both graphs and caches them
-    cached = sorted((tmp_path / "cache" / graph_cache.CACHE_NAME).glob("*.onnx"))
+    cached = sorted((tmp_path / "cache" / kept.CACHE_NAME).glob("*.onnx"))
     assert [p.name.split(".")[0] for p in cached] == ["e5-states", "e5-terms"]
     with monkeypatch.context() as patch:
         patch.setattr(e5_onnx, "build_graph", None)  # opened from the files, not built
         from_files = states(e5_onnx.TokenEncoder())
-    monkeypatch.setattr(graph_cache, "cache_folder", lambda: None)
+    monkeypatch.setattr(kept, "cache_folder", lambda: None)
     fresh = states(e5_onnx.TokenEncoder())
     assert len(fresh) == 4 * len(batch)
     for a, b, c in zip(built, from_files, fresh):
         np.testing.assert_array_equal(a, c)
         np.testing.assert_array_equal(b, c)
+
+
+def test_the_cached_reader_gives_the_logits_of_its_model_as_shipped(tmp_path, monkeypatch):
+    import onnxruntime
+
+    from rag.answer.read import MODEL_PATH, Reader
+    from rag.answer.read import windows as reader_windows
+
+    tokenizer = bundled()
+    window, = reader_windows(tokenizer.encode("Wer traf Putin im Februar 2023 in Moskau?"),
+                             tokenizer.encode(min(SEEDS.iterdir()).read_text()[:900]),
+                             tokenizer.bos, tokenizer.eos)[:1]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    Reader().warm_up()  # optimises the model and caches it
+    assert [p.name.split(".")[0] for p in (tmp_path / "cache" / kept.CACHE_NAME).glob("*.onnx")] == ["reader"]
+    monkeypatch.setattr(kept, "optimized", None)  # opened from the file, not optimised again
+    cached, as_shipped = Reader(threads=2), Reader(threads=2)
+    cached.warm_up()
+    as_shipped.warm_up()
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = 2, 1
+    as_shipped._session = onnxruntime.InferenceSession(str(MODEL_PATH), options, providers=["CPUExecutionProvider"])
+    for ours, theirs in zip(cached._logits(window), as_shipped._logits(window)):
+        np.testing.assert_array_equal(ours, theirs)
