@@ -19,7 +19,6 @@ from .answer.retrieve import MODES, Retrieval, Retriever
 from .corpus.files import read_folder
 from .encoder.embed import Embedder, load_embedder
 from .errors import IndexUnavailable, InvalidInput, NotFound, shown
-from .index.chunk import chunk_document, document_units
 from .index.encode import Plan, encode
 from .index.store import StoreConfig
 from .index.versions import Index, live_version
@@ -185,6 +184,8 @@ class Pipeline:
         return damaged
 
     def _plans(self, documents: list[Document]) -> list[Plan]:
+        from .index.chunk import chunk_document, document_units  # langchain and pysbd: for ingest only
+
         language = "de"
         plans = []
         for document in documents:
