@@ -19,6 +19,9 @@ def ask(url: str, question: str, top_k: int | None = None, max_answers: int | No
         api_key: str | None = None) -> dict:
     """The server's POST /ask reply; without ``top_k`` or ``max_answers``, the server's defaults. A 4xx or 5xx is a
     RagError with the server's message."""
+    if not url.startswith(("http://", "https://")):
+        raise RagError(f"the server's address must start with http:// or https://, as http://127.0.0.1:8000 does, "
+                       f"not {url!r}")
     body = {"question": question, "top_k": top_k, "max_answers": max_answers}
     headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {api_key}"} if api_key else {})
     request = urllib.request.Request(f"{url.rstrip('/')}/ask", headers=headers, method="POST",

@@ -74,3 +74,8 @@ def test_when_no_server_answers_the_question_is_answered_here(runner, here, seed
     assert result.exit_code == 0, result.output
     assert f"no server answers at {url}" in result.stderr and "answering here" in result.stderr
     assert without_timings(result.stdout) == here
+
+
+def test_a_server_address_without_its_scheme_is_a_message(runner):
+    result = runner.invoke(cli, ["ask", QUESTION, "--server", "127.0.0.1:8000"])
+    assert result.exit_code == 1 and "must start with http://" in result.output and "Traceback" not in result.output
