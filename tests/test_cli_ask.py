@@ -1,6 +1,9 @@
 """`rag ask` from any folder of the project, and through a running server: the same reply as in the process."""
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -79,3 +82,23 @@ def test_when_no_server_answers_the_question_is_answered_here(runner, here, seed
 def test_a_server_address_without_its_scheme_is_a_message(runner):
     result = runner.invoke(cli, ["ask", QUESTION, "--server", "127.0.0.1:8000"])
     assert result.exit_code == 1 and "must start with http://" in result.output and "Traceback" not in result.output
+
+
+HEAVY = ("numpy", "onnxruntime", "onnx", "faiss", "bm25s", "tokenizers", "langchain_text_splitters")
+LOADED = "import sys; {}; print('loaded:', *(m for m in {!r} if m in sys.modules))"
+
+
+def test_the_cli_imports_what_a_command_needs_only_when_it_runs(seeded_index_dir, tmp_path):
+    """`rag --help` loads no model library; a question, once the models' files are kept, neither builds a graph
+    (onnx) nor imports what only ingest needs (langchain)."""
+    env = {**os.environ, "RAG_INDEX_DIR": str(seeded_index_dir), "XDG_CACHE_HOME": str(tmp_path)}
+
+    def loaded(code: str) -> set[str]:
+        run = subprocess.run([sys.executable, "-c", LOADED.format(code, HEAVY)], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, check=True)
+        return set(run.stdout.splitlines()[-1].split()[1:])
+
+    assert loaded("import rag.cli") == set()
+    ask = f"from rag.cli import cli; cli(['ask', {QUESTION!r}], standalone_mode=False)"
+    assert "onnx" in loaded(ask)  # the first run builds the encoder's graph, and keeps it
+    assert loaded(ask) == set(HEAVY) - {"onnx", "langchain_text_splitters"}
