@@ -74,8 +74,9 @@ def ingest(path: Path | None):
               help=f"Answers to return at most [default: RAG_MAX_ANSWERS or "
                    f"{Settings.model_fields['max_answers'].default}].")
 @click.option("--server", metavar="URL", envvar="RAG_SERVER_URL", default=None,
-              help="Ask the `rag serve` at URL (e.g. http://127.0.0.1:8000), whose models are loaded; when none "
-                   "answers there, the question is answered here [default: RAG_SERVER_URL, or none: here].")
+              help="Ask the `rag serve` at URL (e.g. http://127.0.0.1:8000), whose models are loaded (without -k or "
+                   "-n, its defaults hold); when none answers there, the question is answered here "
+                   "[default: RAG_SERVER_URL, or none: here].")
 def ask(question: str, as_json: bool, top_k: int | None, max_answers: int | None, server: str | None):
     """Answer QUESTION from the index, citing document and character range.
 
