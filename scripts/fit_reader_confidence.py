@@ -27,16 +27,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from common import ROOT
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from rag.answer.read import CALIBRATION_PATH  # noqa: E402
-from rag.evaluate import load_squad, replace_questions  # noqa: E402
-from rag.metrics import f1_score  # noqa: E402
-from rag.pipeline import Pipeline  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from rag.answer.confidence import CALIBRATION_PATH
+from rag.evaluate import load_squad, replace_questions
+from rag.metrics import f1_score
+from rag.pipeline import Pipeline
+from rag.settings import Settings
 
 XQUAD = ROOT / "data" / "xquad"
 CALIBRATION_ARTICLES = range(16, 24)
@@ -60,10 +58,11 @@ def collect(pipeline: Pipeline, language: str, every: int) -> list[dict]:
         for condition, kept in (("answerable", range(len(retrieval.rows))), ("left_out", elsewhere)):
             narrowed = replace(retrieval, passages=[retrieval.passages[i] for i in kept],
                                rows=[retrieval.rows[i] for i in kept])
+            found = [(narrowed.passages[f.passage].doc_id, f) for f in pipeline.reader.run(q.question, narrowed.passages)]
             rows.append({"language": language, "condition": condition, "id": q.id, "candidates": [
-                {"span": c.span_score,
-                 "right": c.doc_id == q.doc_id and f1_score(texts[c.doc_id][c.start:c.end], q.answers) >= RIGHT_F1}
-                for c in pipeline.reader.candidates(q.question, narrowed)]})
+                {"span": f.score,
+                 "right": doc_id == q.doc_id and f1_score(texts[doc_id][f.start:f.end], q.answers) >= RIGHT_F1}
+                for doc_id, f in found]})
     return rows
 
 

@@ -1,15 +1,10 @@
 """Servers for tests that need a real socket: uvicorn in a background thread on a free loopback port."""
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from scripts.common import free_port
 
 
 class ThreadServer:

@@ -5,20 +5,19 @@ from hypothesis import strategies as st
 
 from rag.answer.read import (
     MAX_ANSWER_TOKENS,
+    QUESTION_TOKENS,
     SEQUENCE_TOKENS,
-    Calibration,
     TokenSpan,
     best_span,
-    context_of,
-    readings,
-    sentence_around,
+    passage_windows,
+    question_ids,
     span_characters,
+    stretches,
     token_span,
     trimmed,
-    windows,
 )
 from rag.encoder.tokenize import Encoding
-from rag.types import Passage, Span
+from rag.types import Passage
 
 BOS, EOS = 0, 2
 
@@ -32,7 +31,7 @@ def encoding(n: int, width: int = 3) -> Encoding:
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 80), st.integers(0, 1200), st.data())
 def test_windows_cover_every_passage_token_and_find_every_span(question_tokens, passage_tokens, data):
-    found = windows(encoding(question_tokens), encoding(passage_tokens), BOS, EOS)
+    found = passage_windows(encoding(question_tokens), encoding(passage_tokens), BOS, EOS)
     covered = set()
     for window in found:
         assert len(window.ids) <= SEQUENCE_TOKENS and window.ids[0] == BOS and window.ids[-1] == EOS
@@ -52,7 +51,7 @@ def test_windows_cover_every_passage_token_and_find_every_span(question_tokens, 
 @settings(max_examples=100, deadline=None)
 @given(st.integers(1, 60), st.data())
 def test_best_span_is_ordered_bounded_and_inside_the_passage(tokens, data):
-    window = windows(encoding(5), encoding(tokens), BOS, EOS)[0]
+    window = passage_windows(encoding(5), encoding(tokens), BOS, EOS)[0]
     length = len(window.ids)
     logits = data.draw(st.lists(st.floats(-10, 10), min_size=2 * length, max_size=2 * length))
     span = best_span(np.array(logits[:length]), np.array(logits[length:]), window)
@@ -61,7 +60,7 @@ def test_best_span_is_ordered_bounded_and_inside_the_passage(tokens, data):
 
 
 def test_best_span_scores_against_no_answer():
-    window = windows(encoding(3), encoding(4), BOS, EOS)[0]
+    window = passage_windows(encoding(3), encoding(4), BOS, EOS)[0]
     start, end = np.full(len(window.ids), -5.0), np.full(len(window.ids), -5.0)
     start[window.passage_from + 1], end[window.passage_from + 2] = 3.0, 2.0
     start[0], end[0] = 1.0, 1.0
@@ -73,13 +72,11 @@ texts = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_siz
 
 
 @given(texts, st.data())
-def test_trimmed_and_context_spans_are_nested(text, data):
+def test_trimmed_spans_are_nested(text, data):
     start = data.draw(st.integers(0, len(text) - 1))
     end = data.draw(st.integers(start + 1, len(text)))
     a, b = trimmed(text, start, end)
     assert start <= a <= b <= end and text[a:b] == text[a:b].strip()
-    context = context_of(text, Span(a, b))
-    assert context.start <= a and b <= context.end <= len(text)
 
 
 def test_answers_lose_trailing_punctuation_and_unpaired_quotes():
@@ -90,33 +87,28 @@ def test_answers_lose_trailing_punctuation_and_unpaired_quotes():
         assert raw[a:b] == expected
 
 
-def passage(doc: str, start: int, end: int, rank: int) -> Passage:
-    return Passage(f"{doc}#{rank}", doc, "", "", start, end, 1.0, rank)
+def test_a_long_question_is_read_by_its_last_tokens():
+    short, long = encoding(QUESTION_TOKENS), encoding(QUESTION_TOKENS + 30)
+    assert list(question_ids(short)) == list(short.ids)
+    assert list(question_ids(long)) == list(long.ids[-QUESTION_TOKENS:])
+
+
+def passage(text: str, doc: str, start: int, end: int, rank: int) -> Passage:
+    return Passage(f"{doc}#{rank}", doc, "", text[start:end], start, end, 1.0, rank)
 
 
 def test_overlapping_passages_of_a_document_are_read_once():
-    found = readings([passage("a", 0, 800, 1), passage("b", 0, 500, 2), passage("a", 500, 1300, 3),
-                      passage("a", 2000, 2500, 4)])
+    text = "x" * 3000
+    found = stretches([passage(text, "a", 0, 800, 1), passage(text, "b", 0, 500, 2), passage(text, "a", 500, 1300, 3),
+                       passage(text, "a", 2000, 2500, 4)])
     assert [(r.doc_id, r.start, r.end, r.passages) for r in found] == \
         [("a", 0, 1300, [0, 2]), ("b", 0, 500, [1]), ("a", 2000, 2500, [3])]
 
 
-def test_calibration_is_a_probability_rising_with_the_span_score():
-    calibration = Calibration((0.8, -1.0), threshold=0.3)
-    low, high = calibration(-4.0), calibration(3.0)
-    assert 0.0 < low < high < 1.0
-
-
-class Units:
-    """Just what sentence_around reads of an index version: the units of each chunk row."""
-
-    unit_spans = np.array([[0, 10], [11, 30], [40, 60]])
-
-    def units_of(self, row: int) -> range:
-        return range(0, 2) if row == 0 else range(2, 3)
-
-
-@given(st.integers(0, 70), st.integers(1, 30))
-def test_the_sentence_holds_its_answer(start, length):
-    sentence = sentence_around(Units(), [0, 1], start, start + length)
-    assert sentence.start <= start and start + length <= sentence.end
+@given(st.text(min_size=1, max_size=200), st.lists(st.tuples(st.integers(0, 200), st.integers(1, 80)), max_size=8))
+def test_a_stretch_is_exactly_its_range_of_the_document(text, ranges):
+    passages = [passage(text, "d", min(s, len(text) - 1), min(s + n, len(text)), rank)
+                for rank, (s, n) in enumerate(ranges, start=1)]
+    for stretch in stretches(passages):
+        assert stretch.text == text[stretch.start:stretch.end]
+        assert all(stretch.start <= passages[p].start and passages[p].end <= stretch.end for p in stretch.passages)

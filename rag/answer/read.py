@@ -6,31 +6,22 @@ windows. The same windows serve training (``scripts/train_reader.py``) and answe
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..encoder.tokenize import Encoding
-from ..types import Answer, Context, Passage, Span
-
-if TYPE_CHECKING:
-    from ..index.versions import Compiled
-    from .retrieve import Retrieval
+from ..types import Passage
 
 MODEL_PATH = Path(__file__).parent.parent / "models" / "reader.onnx"
-CALIBRATION_PATH = MODEL_PATH.with_name("reader.json")
-ANSWER_PASSAGES = 3  # top passages read for answers
-CONTEXT_CHARS = 600  # of the context returned around an answer's sentence
 TRAILING = ",;:."
 CLOSERS = {"\"": "\"„“", "“": "„“\"", "”": "“”\"", "»": "«", "«": "»", ")": "(", "]": "[", "'": "'‘"}
 OPENERS = {"\"": "\"“”", "„": "“”\"", "“": "”\"", "«": "»", "»": "«", "(": ")", "[": "]", "‘": "’'"}
 
 SEQUENCE_TOKENS = 384  # the reader's window: question, passage and four special tokens
-QUESTION_TOKENS = 64  # a longer question is cut to its first 64 tokens (bounded cost)
+QUESTION_TOKENS = 64  # of a question, read beside each passage window (``question_ids``)
 STRIDE_TOKENS = 128  # overlap of consecutive windows of one passage
 MAX_ANSWER_TOKENS = 40
 
@@ -42,12 +33,13 @@ class Window:
     offsets: np.ndarray  # [n, 2] character range of each passage token of the window, in the passage's text
 
 
-def windows(question: Encoding, passage: Encoding, bos: int, eos: int,
-            sequence_tokens: int = SEQUENCE_TOKENS) -> list[Window]:
-    """The reader's input sequences for one question and one passage (at least one, even for an empty passage)."""
-    head = np.concatenate([[bos], question.ids[:QUESTION_TOKENS], [eos, eos]]).astype(np.int64)
+def passage_windows(question: Encoding, passage: Encoding, bos: int, eos: int,
+                    sequence_tokens: int = SEQUENCE_TOKENS, stride_tokens: int = STRIDE_TOKENS) -> list[Window]:
+    """The reader's input sequences for one question and one passage (at least one, even for an empty passage):
+    ``<s> question </s></s> passage-window </s>``, consecutive windows overlapping by ``stride_tokens``."""
+    head = np.concatenate([[bos], question_ids(question), [eos, eos]]).astype(np.int64)
     room = sequence_tokens - len(head) - 1
-    step = max(room - STRIDE_TOKENS, 1)
+    step = max(room - stride_tokens, 1)
     found = []
     for first in range(0, max(len(passage.ids), 1), step):
         last = min(first + room, len(passage.ids))
@@ -97,92 +89,70 @@ def span_characters(window: Window, span: TokenSpan) -> tuple[int, int]:
     return int(window.offsets[span.first - window.passage_from, 0]), int(window.offsets[span.last - window.passage_from, 1])
 
 
+def question_ids(question: Encoding, budget: int = QUESTION_TOKENS) -> np.ndarray:
+    """The question's tokens the reader reads: all of them up to ``budget``; of a longer question, its last
+    ``budget`` tokens, which hold what it asks (a long question leads up to its ask: "… What did Lavrov say?")."""
+    return question.ids[-budget:] if len(question.ids) > budget else question.ids
+
+
 @dataclass
 class Found:
-    """The reader's best answer in one text: characters [start, end) of the text, and its score."""
+    """The reader's best span in one passage: [start, end) in document characters, and its score."""
 
-    text: int  # index into the texts read
+    passage: int  # position of the passage in the list read
     start: int
     end: int
     score: float
 
 
 @dataclass
-class Candidate:
-    """A span the reader found, in document characters, before calibration."""
-
-    doc_id: str
-    start: int
-    end: int
-    span_score: float
-    passage: int  # position of the retrieved passage it lies in
-    sentence: Span
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """P(the answer is right) = sigmoid(weights · (span score, 1)); fitted by scripts/fit_reader_confidence.py on
-    questions the reader never saw."""
-
-    weights: tuple[float, float]
-    threshold: float
-
-    @classmethod
-    def load(cls, path: Path = CALIBRATION_PATH) -> "Calibration":
-        data = json.loads(path.read_text())
-        return cls(tuple(data["weights"]), data["threshold"])
-
-    def __call__(self, span_score: float) -> float:
-        return float(1 / (1 + np.exp(-(self.weights[0] * span_score + self.weights[1]))))
-
-
-@dataclass
-class Reading:
+class Stretch:
     """A stretch of one document that the reader reads: overlapping passages of a document are read once."""
 
     doc_id: str
     start: int
     end: int
-    passages: list[int]  # positions of the retrieved passages it covers, best first
+    text: str
+    passages: list[int]  # positions of the passages it covers, best first
 
 
-def readings(passages: list[Passage]) -> list[Reading]:
+def stretches(passages: list[Passage]) -> list[Stretch]:
     """The passages as stretches to read, overlapping ones of a document merged, in the order of their best passage."""
-    found: list[Reading] = []
+    found: list[Stretch] = []
     for position, passage in enumerate(passages):
-        for reading in found:
-            if reading.doc_id == passage.doc_id and passage.start < reading.end and reading.start < passage.end:
-                reading.start, reading.end = min(reading.start, passage.start), max(reading.end, passage.end)
-                reading.passages.append(position)
+        for stretch in found:
+            if stretch.doc_id == passage.doc_id and passage.start < stretch.end and stretch.start < passage.end:
+                stretch.text = _union(stretch, passage)
+                stretch.start, stretch.end = min(stretch.start, passage.start), max(stretch.end, passage.end)
+                stretch.passages.append(position)
                 break
         else:
-            found.append(Reading(passage.doc_id, passage.start, passage.end, [position]))
+            found.append(Stretch(passage.doc_id, passage.start, passage.end, passage.text, [position]))
     return found
 
 
-def sentence_around(compiled: "Compiled", rows: list[int], start: int, end: int) -> Span:
-    """The answer units (sentences) of the chunk ``rows`` that the span [start, end) touches, as one range that
-    holds the span (a span outside every unit, as in a caption left out of the units, is its own sentence)."""
-    units = [compiled.unit_spans[u] for row in rows for u in compiled.units_of(row)]
-    touched = [(int(s), int(e)) for s, e in units if s < end and start < e]
-    return Span(min([start] + [s for s, _ in touched]), max([end] + [e for _, e in touched]))
+def _union(stretch: Stretch, passage: Passage) -> str:
+    """The text of two overlapping ranges of one document, from their own texts."""
+    text = stretch.text
+    if passage.start < stretch.start:
+        text = passage.text[:stretch.start - passage.start] + text
+    if passage.end > stretch.end:
+        text += passage.text[len(passage.text) - (passage.end - stretch.end):]
+    return text
 
 
 class Reader:
-    """Short answers from the top passages of a retrieval. The model loads on first use (``warm_up``)."""
+    """Short answers from passages: the best span of each (overlapping passages of a document read once), scored
+    against "no answer". The model loads on first use (``warm_up``); window sizes and how many of the passages it
+    reads are set once, here."""
 
-    def __init__(self, model_path: Path = MODEL_PATH, calibration: Calibration | None = None,
-                 threads: int | None = None):
+    def __init__(self, passages: int, model_path: Path = MODEL_PATH, threads: int | None = None,
+                 sequence_tokens: int = SEQUENCE_TOKENS, stride_tokens: int = STRIDE_TOKENS):
+        self.passages = passages
         self.model_path = model_path
         self.threads = threads
-        self._calibration = calibration
+        self.sequence_tokens, self.stride_tokens = sequence_tokens, stride_tokens
         self._session = None
-
-    @property
-    def calibration(self) -> Calibration:
-        if self._calibration is None:
-            self._calibration = Calibration.load()
-        return self._calibration
 
     def warm_up(self) -> None:
         if self._session is None:
@@ -198,37 +168,27 @@ class Reader:
             self._files, self._tokenizer = e5_files.load(), bundled()
             self._session = cached_session("reader", lambda: optimized(self.model_path), [self.model_path], options)
 
-    def spans(self, question: str, texts: list[str]) -> list[Found]:
-        """The best span of each text that has one (an empty text has none)."""
+    def run(self, question: str, passages: list[Passage]) -> list[Found]:
+        """The best span of each stretch of the first ``passages`` passages that has one, in the order read."""
         self.warm_up()
         tokenizer = self._tokenizer
         asked = tokenizer.encode(question)
-        read = [(t, w) for t, text in enumerate(texts)
-                for w in windows(asked, tokenizer.encode(text), tokenizer.bos, tokenizer.eos)]
-        logits = [self._logits(window) for _, window in read]  # one window at a time: no padding to compute
-        best: dict[int, Found] = {}
-        for (t, window), (start_logits, end_logits) in zip(read, logits):
-            span = best_span(start_logits, end_logits, window)
-            if span and (t not in best or span.score > best[t].score):
-                best[t] = Found(t, *trimmed(texts[t], *span_characters(window, span)), span.score)
-        return [best[t] for t in sorted(best)]
-
-    def candidates(self, question: str, retrieval: "Retrieval", passages: int = ANSWER_PASSAGES) -> list[Candidate]:
-        """The best span of each stretch of the top ``passages`` passages (overlapping ones read once), uncalibrated."""
-        compiled = retrieval.compiled
-        stretches = readings(retrieval.passages[:passages])
-        documents = [compiled.documents[compiled.chunk_doc[retrieval.rows[r.passages[0]]]] for r in stretches]
+        read = stretches(passages[:self.passages])
+        best: dict[int, tuple[TokenSpan, Window]] = {}
+        for number, stretch in enumerate(read):
+            for window in passage_windows(asked, tokenizer.encode(stretch.text), tokenizer.bos, tokenizer.eos,
+                                          self.sequence_tokens, self.stride_tokens):
+                span = best_span(*self._logits(window), window)  # one window at a time: no padding to compute
+                if span and (number not in best or span.score > best[number][0].score):
+                    best[number] = (span, window)
         found = []
-        for f in self.spans(question, [d.text[r.start:r.end] for d, r in zip(documents, stretches)]):
-            reading, document = stretches[f.text], documents[f.text]
-            start, end = reading.start + f.start, reading.start + f.end
-            if start == end:
-                continue
-            position = next((p for p in reading.passages
-                             if retrieval.passages[p].start <= start and end <= retrieval.passages[p].end),
-                            reading.passages[0])
-            found.append(Candidate(document.id, start, end, f.score, position,
-                                   sentence_around(compiled, [retrieval.rows[p] for p in reading.passages], start, end)))
+        for number, (span, window) in sorted(best.items()):
+            stretch = read[number]
+            start, end = (stretch.start + offset for offset in trimmed(stretch.text, *span_characters(window, span)))
+            if start < end:
+                holder = next((p for p in stretch.passages if passages[p].start <= start and end <= passages[p].end),
+                              stretch.passages[0])
+                found.append(Found(holder, start, end, span.score))
         return found
 
     def _logits(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
@@ -237,39 +197,6 @@ class Reader:
         start, end = self._session.run(None, {"word_embeddings": embeddings,
                                               "mask": np.ones((1, len(window.ids)), np.int64)})
         return start[0], end[0]
-
-    def run(self, question: str, retrieval: "Retrieval", max_answers: int, min_confidence: float | None = None,
-            passages: int = ANSWER_PASSAGES) -> list[Answer]:
-        """Answers from the top ``passages`` passages, most confident first, none below ``min_confidence`` (default:
-        the calibrated threshold)."""
-        threshold = self.calibration.threshold if min_confidence is None else min_confidence
-        scored = [(self.calibration(c.span_score), c) for c in self.candidates(question, retrieval, passages)]
-        kept = sorted((item for item in scored if item[0] >= threshold), key=lambda item: -item[0])
-        return [_answer(score, c, retrieval) for score, c in kept[:max_answers]]
-
-
-def _answer(score: float, c: Candidate, retrieval: "Retrieval") -> Answer:
-    compiled = retrieval.compiled
-    document = compiled.documents[compiled.chunk_doc[retrieval.rows[c.passage]]]
-    context = context_of(document.text, c.sentence)
-    return Answer(document.text[c.start:c.end], round(score, 4), document.id, c.start, c.end,
-                  retrieval.passages[c.passage].id, c.sentence,
-                  Context(document.text[context.start:context.end], context.start, context.end))
-
-
-def context_of(text: str, span: Span, limit: int = CONTEXT_CHARS) -> Span:
-    """The paragraph around the span, cut to about ``limit`` characters at word boundaries."""
-    start = text.rfind("\n", 0, span.start) + 1
-    end = text.find("\n", span.end)
-    end = len(text) if end < 0 else end
-    room = max(0, limit - (span.end - span.start)) // 2
-    if span.start - start > room:
-        cut = text.find(" ", span.start - room, span.start)
-        start = cut + 1 if cut >= 0 else span.start
-    if end - span.end > room:
-        cut = text.rfind(" ", span.end, span.end + room)
-        end = cut if cut >= 0 else span.end
-    return Span(start, end)
 
 
 def trimmed(text: str, start: int, end: int) -> tuple[int, int]:

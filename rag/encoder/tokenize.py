@@ -48,7 +48,7 @@ class E5Tokenizer:
 
     def __init__(self, tables: e5_files.TokenizerTables, vocabulary: np.ndarray):
         self.tables = tables
-        self.bos, self.eos, self.pad = tables.bos, tables.eos, tables.pad
+        self.bos, self.eos = tables.bos, tables.eos
         self._map = tables.normalisation
         self._pieces = np.ascontiguousarray(vocabulary["piece"])
         self._ids, self._scores = vocabulary["id"].astype(np.int64), vocabulary["score"].astype(float)

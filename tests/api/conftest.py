@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,29 +10,14 @@ from rag.api import create_app
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
+from ..servers import LOCAL_CLIENT
+
 
 @pytest.fixture(scope="session")
 def client(seeded_pipeline) -> TestClient:
     """The service over the seeded index; tests with this client must not write."""
-    with TestClient(create_app(pipeline=seeded_pipeline)) as test_client:
+    with TestClient(create_app(pipeline=seeded_pipeline), client=LOCAL_CLIENT) as test_client:
         yield test_client
-
-
-@pytest.fixture
-def start_app(seeded_pipeline) -> Callable[[Settings], TestClient]:
-    """Starts a fresh app (a new pipeline, as after a restart) over the given settings; the model is shared."""
-    clients = []
-
-    def start(settings: Settings) -> TestClient:
-        pipeline = Pipeline(settings, embedder=seeded_pipeline.embedder)
-        test_client = TestClient(create_app(settings, pipeline))
-        test_client.__enter__()
-        clients.append(test_client)
-        return test_client
-
-    yield start
-    for test_client in clients:
-        test_client.__exit__(None, None, None)
 
 
 @pytest.fixture
@@ -48,5 +32,6 @@ def module_writable_client(seeded_pipeline, seeded_index_dir, tmp_path_factory) 
     folder = tmp_path_factory.mktemp("module-index") / "index"
     shutil.copytree(seeded_index_dir, folder)
     settings = Settings(index_dir=folder)
-    with TestClient(create_app(settings, Pipeline(settings, embedder=seeded_pipeline.embedder))) as test_client:
+    with TestClient(create_app(settings, Pipeline(settings, embedder=seeded_pipeline.embedder)),
+                    client=LOCAL_CLIENT) as test_client:
         yield test_client
