@@ -127,18 +127,16 @@ def test_the_cached_encoder_gives_the_vectors_of_a_freshly_built_one(tmp_path, m
 def test_the_cached_reader_gives_the_logits_of_its_model_as_shipped(tmp_path, monkeypatch):
     import onnxruntime
 
-    from rag.answer.read import MODEL_PATH, Reader
-    from rag.answer.read import windows as reader_windows
+    from rag.answer.read import MODEL_PATH, Reader, passage_windows
 
     tokenizer = bundled()
-    window, = reader_windows(tokenizer.encode("Wer traf Putin im Februar 2023 in Moskau?"),
-                             tokenizer.encode(min(SEEDS.iterdir()).read_text()[:900]),
-                             tokenizer.bos, tokenizer.eos)[:1]
+    window = passage_windows(tokenizer.encode("Wer traf Putin im Februar 2023 in Moskau?"),
+                             tokenizer.encode(min(SEEDS.iterdir()).read_text()[:900]), tokenizer.bos, tokenizer.eos)[0]
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    Reader().warm_up()  # optimises the model and caches it
+    Reader(passages=1).warm_up()  # optimises the model and caches it
     assert [p.name.split(".")[0] for p in (tmp_path / "cache" / kept.CACHE_NAME).glob("*.onnx")] == ["reader"]
     monkeypatch.setattr(kept, "optimized", None)  # opened from the file, not optimised again
-    cached, as_shipped = Reader(threads=2), Reader(threads=2)
+    cached, as_shipped = Reader(passages=1, threads=2), Reader(passages=1, threads=2)
     cached.warm_up()
     as_shipped.warm_up()
     options = onnxruntime.SessionOptions()
