@@ -16,6 +16,8 @@ from rag.api import create_app
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
+from .servers import LOCAL_CLIENT
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 DATA = ROOT / "data"
@@ -117,7 +119,7 @@ def start_app(seeded_pipeline) -> Callable[[Settings], TestClient]:
 
     def start(settings: Settings) -> TestClient:
         pipeline = Pipeline(settings, embedder=seeded_pipeline.embedder)
-        test_client = TestClient(create_app(settings, pipeline))
+        test_client = TestClient(create_app(settings, pipeline), client=LOCAL_CLIENT)
         test_client.__enter__()
         clients.append(test_client)
         return test_client

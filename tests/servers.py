@@ -6,6 +6,10 @@ import time
 
 from scripts.common import free_port
 
+# Starlette's TestClient calls itself "testclient", which is no loopback address, so with no API key its writes get 403
+# (rag/api/security.py): tests that write as the machine's own user present this address instead.
+LOCAL_CLIENT = ("127.0.0.1", 50000)
+
 
 class ThreadServer:
     """uvicorn over an app object in a background thread; ``url`` is where it listens."""
