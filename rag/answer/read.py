@@ -159,14 +159,14 @@ class Reader:
             import onnxruntime
 
             from ..encoder import e5_files
+            from ..encoder.kept import cached_session, optimized
             from ..encoder.tokenize import bundled
 
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = self.threads or os.cpu_count() or 1
             options.inter_op_num_threads = 1
             self._files, self._tokenizer = e5_files.load(), bundled()
-            self._session = onnxruntime.InferenceSession(str(self.model_path), options,
-                                                         providers=["CPUExecutionProvider"])
+            self._session = cached_session("reader", lambda: optimized(self.model_path), [self.model_path], options)
 
     def run(self, question: str, passages: list[Passage]) -> list[Found]:
         """The best span of each stretch of the first ``passages`` passages that has one, in the order read."""

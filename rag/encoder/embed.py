@@ -119,7 +119,7 @@ class BundledEmbedder:
         """How many latent terms there are."""
         from . import e5_files
 
-        return len(e5_files.load_sparse_head().bias)
+        return e5_files.sparse_head_features()
 
     def read(self, texts: list[str], is_query: bool = False) -> list[Reading]:
         """Each text's vector and latent terms, from one pass."""

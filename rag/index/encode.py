@@ -7,13 +7,17 @@ latent terms. Answer units are embedded as texts of their own: their vectors poo
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..encoder.embed import Embedder
 from ..progress import Progress
 from ..text import chunk_view, searchable_text
-from .chunk import DocumentSpans
 from .versions import Entry
+
+if TYPE_CHECKING:
+    from .chunk import DocumentSpans  # langchain and pysbd: for ingest only
 
 
 def encode_documents(plans: list[DocumentSpans], embedder: Embedder, batch_size: int, progress: bool = False) -> list[Entry]:

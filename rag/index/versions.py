@@ -185,7 +185,8 @@ class Index:
         damaged, the newest intact older version, with a warning."""
         live = live_version(folder)
         if live is None:
-            raise IndexUnavailable(f"no index in {folder}: build one with: rag ingest seeds/")
+            raise IndexUnavailable(f"no index in {Path(folder).resolve()}: build one with `rag ingest seeds/`, or set "
+                                   "RAG_INDEX_DIR to the folder of one")
         older = sorted((p.name for p in folder.glob("v[0-9]*") if p.is_dir() and p.name < live), reverse=True)
         damage = None
         for name in [live, *older]:
