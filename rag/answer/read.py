@@ -16,6 +16,7 @@ import numpy as np
 
 from ..encoder.tokenize import Encoding
 from ..types import Answer, Context, Passage, Span
+from .spans import clean_span
 
 if TYPE_CHECKING:
     from ..index.versions import Compiled
@@ -25,9 +26,6 @@ MODEL_PATH = Path(__file__).parent.parent / "models" / "reader.onnx"
 CALIBRATION_PATH = MODEL_PATH.with_name("reader.json")
 ANSWER_PASSAGES = 3  # top passages read for answers
 CONTEXT_CHARS = 600  # of the context returned around an answer's sentence
-TRAILING = ",;:."
-CLOSERS = {"\"": "\"„“", "“": "„“\"", "”": "“”\"", "»": "«", "«": "»", ")": "(", "]": "[", "'": "'‘"}
-OPENERS = {"\"": "\"“”", "„": "“”\"", "“": "”\"", "«": "»", "»": "«", "(": ")", "[": "]", "‘": "’'"}
 
 SEQUENCE_TOKENS = 384  # the reader's window: question, passage and four special tokens
 QUESTION_TOKENS = 64  # a longer question is cut to its first 64 tokens (bounded cost)
@@ -210,7 +208,7 @@ class Reader:
         for (t, window), (start_logits, end_logits) in zip(read, logits):
             span = best_span(start_logits, end_logits, window)
             if span and (t not in best or span.score > best[t].score):
-                best[t] = Found(t, *trimmed(texts[t], *span_characters(window, span)), span.score)
+                best[t] = Found(t, *clean_span(texts[t], *span_characters(window, span)), span.score)
         return [best[t] for t in sorted(best)]
 
     def candidates(self, question: str, retrieval: "Retrieval", passages: int = ANSWER_PASSAGES) -> list[Candidate]:
@@ -270,23 +268,3 @@ def context_of(text: str, span: Span, limit: int = CONTEXT_CHARS) -> Span:
         cut = text.rfind(" ", span.end, span.end + room)
         end = cut if cut >= 0 else span.end
     return Span(start, end)
-
-
-def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    """[start, end) without surrounding white space (a token's range includes the space before it), trailing ",;:."
-    and quotes or brackets that it does not open and close itself ("New Start\"," → "New Start")."""
-    while True:
-        before = (start, end)
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        piece = text[start:end]
-        if piece and piece[-1] in TRAILING and not (piece[-1] == "." and len(piece) > 1 and piece[-2].isupper()):
-            end -= 1
-        elif piece and piece[-1] in CLOSERS and not any(c in piece[:-1] for c in CLOSERS[piece[-1]]):
-            end -= 1
-        elif piece and piece[0] in OPENERS and not any(c in piece[1:] for c in OPENERS[piece[0]]):
-            start += 1
-        if (start, end) == before:
-            return start, end
