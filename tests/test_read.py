@@ -6,18 +6,16 @@ from hypothesis import strategies as st
 from rag.answer.read import (
     MAX_ANSWER_TOKENS,
     SEQUENCE_TOKENS,
-    Calibration,
     TokenSpan,
     best_span,
     context_of,
-    readings,
     sentence_around,
     span_characters,
     token_span,
     windows,
 )
 from rag.encoder.tokenize import Encoding
-from rag.types import Passage, Span
+from rag.types import Span
 
 BOS, EOS = 0, 2
 
@@ -77,23 +75,6 @@ def test_context_holds_the_span(text, data):
     end = data.draw(st.integers(start + 1, len(text)))
     context = context_of(text, Span(start, end))
     assert context.start <= start and end <= context.end <= len(text)
-
-
-def passage(doc: str, start: int, end: int, rank: int) -> Passage:
-    return Passage(f"{doc}#{rank}", doc, "", "", start, end, 1.0, rank)
-
-
-def test_overlapping_passages_of_a_document_are_read_once():
-    found = readings([passage("a", 0, 800, 1), passage("b", 0, 500, 2), passage("a", 500, 1300, 3),
-                      passage("a", 2000, 2500, 4)])
-    assert [(r.doc_id, r.start, r.end, r.passages) for r in found] == \
-        [("a", 0, 1300, [0, 2]), ("b", 0, 500, [1]), ("a", 2000, 2500, [3])]
-
-
-def test_calibration_is_a_probability_rising_with_the_span_score():
-    calibration = Calibration((0.8, -1.0), threshold=0.3)
-    low, high = calibration(-4.0), calibration(3.0)
-    assert 0.0 < low < high < 1.0
 
 
 class Units:

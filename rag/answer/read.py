@@ -6,7 +6,6 @@ windows. The same windows serve training (``scripts/train_reader.py``) and answe
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..encoder.tokenize import Encoding
-from ..types import Answer, Context, Passage, Span
+from ..index.lexical import terms
+from ..types import Answer, Context, Span
+from .confidence import Calibration, Evidence, lead, term_coverage, word_coverage
 from .spans import clean_span
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from .retrieve import Retrieval
 
 MODEL_PATH = Path(__file__).parent.parent / "models" / "reader.onnx"
-CALIBRATION_PATH = MODEL_PATH.with_name("reader.json")
 ANSWER_PASSAGES = 3  # top passages read for answers
 CONTEXT_CHARS = 600  # of the context returned around an answer's sentence
 
@@ -107,55 +107,14 @@ class Found:
 
 @dataclass
 class Candidate:
-    """A span the reader found, in document characters, before calibration."""
+    """A span the reader found, in document characters, with the evidence for it, before calibration."""
 
     doc_id: str
     start: int
     end: int
-    span_score: float
-    passage: int  # position of the retrieved passage it lies in
+    passage: int  # position of the best-ranked retrieved passage that gives it
     sentence: Span
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """P(the answer is right) = sigmoid(weights · (span score, 1)); fitted by scripts/fit_reader_confidence.py on
-    questions the reader never saw."""
-
-    weights: tuple[float, float]
-    threshold: float
-
-    @classmethod
-    def load(cls, path: Path = CALIBRATION_PATH) -> "Calibration":
-        data = json.loads(path.read_text())
-        return cls(tuple(data["weights"]), data["threshold"])
-
-    def __call__(self, span_score: float) -> float:
-        return float(1 / (1 + np.exp(-(self.weights[0] * span_score + self.weights[1]))))
-
-
-@dataclass
-class Reading:
-    """A stretch of one document that the reader reads: overlapping passages of a document are read once."""
-
-    doc_id: str
-    start: int
-    end: int
-    passages: list[int]  # positions of the retrieved passages it covers, best first
-
-
-def readings(passages: list[Passage]) -> list[Reading]:
-    """The passages as stretches to read, overlapping ones of a document merged, in the order of their best passage."""
-    found: list[Reading] = []
-    for position, passage in enumerate(passages):
-        for reading in found:
-            if reading.doc_id == passage.doc_id and passage.start < reading.end and reading.start < passage.end:
-                reading.start, reading.end = min(reading.start, passage.start), max(reading.end, passage.end)
-                reading.passages.append(position)
-                break
-        else:
-            found.append(Reading(passage.doc_id, passage.start, passage.end, [position]))
-    return found
+    evidence: Evidence
 
 
 def sentence_around(compiled: "Compiled", rows: list[int], start: int, end: int) -> Span:
@@ -212,21 +171,30 @@ class Reader:
         return [best[t] for t in sorted(best)]
 
     def candidates(self, question: str, retrieval: "Retrieval", passages: int = ANSWER_PASSAGES) -> list[Candidate]:
-        """The best span of each stretch of the top ``passages`` passages (overlapping ones read once), uncalibrated."""
-        compiled = retrieval.compiled
-        stretches = readings(retrieval.passages[:passages])
-        documents = [compiled.documents[compiled.chunk_doc[retrieval.rows[r.passages[0]]]] for r in stretches]
+        """The best span of each of the top ``passages`` passages, uncalibrated. Each passage is read on its own, in
+        the same windows whatever else is read, so its score is its own; passages that give the same span make one
+        candidate."""
+        compiled, read = retrieval.compiled, retrieval.passages[:passages]
+        given: dict[tuple[str, int, int], list[tuple[int, float]]] = {}  # span → (passage position, score)
+        for f in self.spans(question, [p.text for p in read]):
+            if f.start < f.end:
+                p = read[f.text]
+                given.setdefault((p.doc_id, p.start + f.start, p.start + f.end), []).append((f.text, f.score))
+        best = {span: max(score for _, score in by) for span, by in given.items()}
+        asked = set(terms(question))
         found = []
-        for f in self.spans(question, [d.text[r.start:r.end] for d, r in zip(documents, stretches)]):
-            reading, document = stretches[f.text], documents[f.text]
-            start, end = reading.start + f.start, reading.start + f.end
-            if start == end:
-                continue
-            position = next((p for p in reading.passages
-                             if retrieval.passages[p].start <= start and end <= retrieval.passages[p].end),
-                            reading.passages[0])
-            found.append(Candidate(document.id, start, end, f.score, position,
-                                   sentence_around(compiled, [retrieval.rows[p] for p in reading.passages], start, end)))
+        for span, by in given.items():
+            positions = sorted(position for position, _ in by)
+            rows = [retrieval.rows[position] for position in positions]
+            evidence = Evidence(
+                best[span], lead(best[span], [score for other, score in best.items() if other != span]),
+                len(by) - 1, positions[0], max(float(compiled.chunk_vectors[row] @ retrieval.query_vector) for row in rows),
+                max(term_coverage(retrieval.query_terms, compiled.chunk_term_ids[row], compiled.chunk_term_weights[row])
+                    for row in rows),
+                max(word_coverage(asked, set(terms(read[position].text))) for position in positions))
+            doc_id, start, end = span
+            found.append(Candidate(doc_id, start, end, positions[0], sentence_around(compiled, rows, start, end),
+                                   evidence))
         return found
 
     def _logits(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
@@ -241,7 +209,7 @@ class Reader:
         """Answers from the top ``passages`` passages, most confident first, none below ``min_confidence`` (default:
         the calibrated threshold)."""
         threshold = self.calibration.threshold if min_confidence is None else min_confidence
-        scored = [(self.calibration(c.span_score), c) for c in self.candidates(question, retrieval, passages)]
+        scored = [(self.calibration(c.evidence), c) for c in self.candidates(question, retrieval, passages)]
         kept = sorted((item for item in scored if item[0] >= threshold), key=lambda item: -item[0])
         return [_answer(score, c, retrieval) for score, c in kept[:max_answers]]
 

@@ -1,0 +1,68 @@
+"""The reader's confidence: P(the answer is right) from the evidence for a span, not from its score alone.
+
+Fitted by scripts/fit_reader_confidence.py (XQuAD calibration articles and the news set's fit half) and saved in
+rag/models/reader.json: a logistic model over ``Evidence.features()``, and the threshold below which the reply is
+no_answer.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CALIBRATION_PATH = Path(__file__).parent.parent / "models" / "reader.json"
+FEATURES = ("span score", "lead", "agreement", "passage rank", "passage cosine", "term coverage", "word coverage")
+LEAD_LIMIT = 10.0  # a lead over the other candidates' span scores counts up to this (a lone candidate has it)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What speaks for one span of the passages read for a question."""
+
+    span_score: float  # the reader's margin over "no answer", best over the passages that give this span
+    lead: float  # over the best other span's score, within ±LEAD_LIMIT
+    agreement: int  # other passages read that give the same span
+    rank: int  # 0-based position of the best-ranked passage that gives it
+    cosine: float  # the question's with its passage's vector, best over those passages (not normalised by the search)
+    term_coverage: float  # share of the question's latent-term weight found among its passages' terms (best)
+    word_coverage: float  # share of the question's words (stemmed, no stopwords) found in its passages (best)
+
+    def features(self) -> list[float]:
+        return [self.span_score, self.lead, float(self.agreement), 1 / (1 + self.rank), self.cosine,
+                self.term_coverage, self.word_coverage]
+
+
+def lead(score: float, others: list[float]) -> float:
+    return float(np.clip(score - max(others), -LEAD_LIMIT, LEAD_LIMIT)) if others else LEAD_LIMIT
+
+
+def term_coverage(question_terms: np.ndarray | None, ids: np.ndarray, weights: np.ndarray) -> float:
+    """Share of the question's latent-term weight (a term_vector) on terms the passage has; 0 without terms."""
+    if question_terms is None or not question_terms.sum():
+        return 0.0
+    return float(question_terms[ids[weights > 0]].sum() / question_terms.sum())
+
+
+def word_coverage(question_words: set[str], passage_words: set[str]) -> float:
+    return len(question_words & passage_words) / len(question_words) if question_words else 0.0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """P(right) = sigmoid(weights · (features, 1))."""
+
+    weights: tuple[float, ...]
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_PATH) -> "Calibration":
+        data = json.loads(path.read_text())
+        if tuple(data.get("features", ())) != FEATURES + ("bias",):
+            raise ValueError(f"{path} was fitted on other features ({data.get('features')}); "
+                             "refit it with scripts/fit_reader_confidence.py --write")
+        return cls(tuple(data["weights"]), data["threshold"])
+
+    def __call__(self, evidence: Evidence) -> float:
+        return float(1 / (1 + np.exp(-np.dot(self.weights, evidence.features() + [1.0]))))
