@@ -11,7 +11,7 @@ import click
 from pydantic import ValidationError
 
 from .errors import RagError
-from .settings import Settings
+from .settings import MODES, Settings, bounds, default
 from .types import reply_to_dict
 
 
@@ -35,6 +35,7 @@ def cli(verbose: bool):
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # its note on CPU features, at every start
     logging.getLogger("rag.progress").setLevel(logging.INFO)  # long work's progress, when stderr is no terminal
+    logging.getLogger("rag.api.security").setLevel(logging.INFO)  # `rag serve` says who may write
 
 
 def _pipeline(**overrides):
@@ -69,11 +70,10 @@ def ingest(path: Path | None):
 @cli.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the /ask reply as JSON.")
-@click.option("-k", "--top-k", type=click.IntRange(1, 50), default=None,
-              help=f"Passages to retrieve [default: RAG_TOP_K or {Settings.model_fields['top_k'].default}].")
-@click.option("-n", "--max-answers", type=click.IntRange(1, 10), default=None,
-              help=f"Answers to return at most [default: RAG_MAX_ANSWERS or "
-                   f"{Settings.model_fields['max_answers'].default}].")
+@click.option("-k", "--top-k", type=click.IntRange(*bounds("top_k")), default=None,
+              help=f"Passages to retrieve [default: RAG_TOP_K or {default('top_k')}].")
+@click.option("-n", "--max-answers", type=click.IntRange(*bounds("max_answers")), default=None,
+              help=f"Answers to return at most [default: RAG_MAX_ANSWERS or {default('max_answers')}].")
 def ask(question: str, as_json: bool, top_k: int | None, max_answers: int | None):
     """Answer QUESTION from the index, citing document and character range.
 
@@ -168,15 +168,13 @@ def evaluate():
     """Benchmarks: a SQuAD-format file, or questions over the indexed corpus."""
 
 
-_MODE_OPTION = click.option("--mode", "modes", multiple=True, type=click.Choice(["full", "dense", "lexical"]),
+_MODE_OPTION = click.option("--mode", "modes", multiple=True, type=click.Choice(MODES),
                             help="Pipeline mode to run; repeat for several (default: all three side by side).")
 _BASELINES_OPTION = click.option("--baselines", is_flag=True,
                                  help="Run the full pipeline and both baselines (dense, lexical): the default.")
 
 
 def _eval_modes(modes: tuple[str, ...], baselines: bool) -> list[str]:
-    from .evaluate import MODES
-
     return list(MODES) if baselines or not modes else list(modes)
 
 

@@ -15,10 +15,9 @@ from typing import Iterable
 
 from .errors import IndexUnavailable, InvalidInput
 from .metrics import answer_matches, exact_match, f1_score
-from .settings import Settings
+from .settings import MODES, Settings
 from .types import Document, reply_to_dict
 
-MODES = ("full", "dense", "lexical")
 TOP_K = 10          # passages asked for per question: enough for MRR@10
 MAX_ANSWER_CHARS = 300  # an answer longer than this never counts as a hit (the contract's limit)
 
@@ -301,7 +300,7 @@ def squad_eval(path: Path, modes: Iterable[str] | None = None, questions_path: P
                   "ingest_cached": cached}
         for mode in modes:
             pipeline = Pipeline(settings.model_copy(update={"min_confidence": 0.0}), embedder=embedder, mode=mode)
-            threshold = pipeline.reader.calibration.threshold if base.min_confidence is None else base.min_confidence
+            threshold = pipeline.calibration.threshold if base.min_confidence is None else base.min_confidence
             rows = []
             with _progress(len(squad.questions), f"{mode:>7}", progress) as bar:
                 for q in squad.questions:
@@ -405,7 +404,7 @@ def qa_eval(path: Path, modes: Iterable[str] | None = None, settings: Settings |
     first = Pipeline(settings.model_copy(update={"min_confidence": 0.0}), embedder=embedder, mode=modes[0])
     if not first.has_index():
         raise IndexUnavailable(f"no index in {settings.index_dir}: build it first with `rag ingest`")
-    threshold = first.reader.calibration.threshold if settings.min_confidence is None else settings.min_confidence
+    threshold = first.calibration.threshold if settings.min_confidence is None else settings.min_confidence
     embedder = first.embedder
     metrics, results = {}, []
     for mode in modes:

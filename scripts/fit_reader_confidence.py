@@ -33,7 +33,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.answer.confidence import CALIBRATION_PATH, FEATURES  # noqa: E402
+from rag.answer.confidence import CALIBRATION_PATH, FEATURES, evidence  # noqa: E402
 from rag.evaluate import load_squad, replace_questions  # noqa: E402
 from rag.metrics import answer_matches  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
@@ -50,10 +50,11 @@ def candidates(pipeline: Pipeline, question: str, keep, gold_docs: list[str], an
     retrieval = pipeline.retrieve(question, RETRIEVED)
     kept = [i for i, p in enumerate(retrieval.passages) if keep(p)]
     narrowed = replace(retrieval, passages=[retrieval.passages[i] for i in kept], rows=[retrieval.rows[i] for i in kept])
-    document = {p.doc_id: pipeline.document(p.doc_id).text for p in narrowed.passages}
-    return [{"features": c.evidence.features(),
-             "right": c.doc_id in gold_docs and answer_matches(document[c.doc_id][c.start:c.end], answers)}
-            for c in pipeline.reader.candidates(question, narrowed)]
+    spans = evidence(pipeline.reader.run(question, narrowed.passages), narrowed)
+    right = [narrowed.passages[f.passage].doc_id in gold_docs
+             and answer_matches(pipeline.document(narrowed.passages[f.passage].doc_id).text[f.start:f.end], answers)
+             for f, _ in spans]
+    return [{"features": e.features(), "right": ok} for (_, e), ok in zip(spans, right)]
 
 
 def collect_xquad(pipeline: Pipeline, language: str, every: int) -> list[dict]:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""docs/chat.png: the chat page after answering a question, taken with Debian's chromium through Playwright.
+"""docs/chat-{desktop,phone}-{de,en}.png: the chat page after answering a question, in German and English, on a
+desktop (with the cited article open) and a phone, taken with Debian's chromium through Playwright.
 
-    python scripts/screenshot.py [--url http://127.0.0.1:8000] [--out docs/chat.png]
+    python scripts/screenshot.py [--url http://127.0.0.1:8000] [--out-dir docs]
 
 Without --url the app is started in this process on a free port over RAG_INDEX_DIR (built from seeds/ if missing).
 """
@@ -18,7 +19,11 @@ sys.path.insert(0, str(ROOT))
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.servers import ThreadServer  # noqa: E402
 
-QUESTION = "Welche Pipeline will Putin vorantreiben?"
+QUESTIONS = {"de": "Welche Pipeline will Putin vorantreiben?", "en": "Which pipeline does Putin want to build?"}
+LOCALES = {"de": "de-DE", "en": "en-US"}
+SCREENS = {"desktop": {"viewport": {"width": 1280, "height": 800}},
+           "phone": {"viewport": {"width": 390, "height": 780}, "is_mobile": True, "has_touch": True,
+                     "device_scale_factor": 2}}
 
 
 def local_server():
@@ -36,29 +41,35 @@ def local_server():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running service; default: start one here")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "chat.png")
-    parser.add_argument("--question", default=QUESTION)
-    parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=800)
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "docs")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    args.out_dir.mkdir(parents=True, exist_ok=True)
     with (nullcontext() if args.url else local_server()) as server, sync_playwright() as playwright:
-        url = args.url or server.url
+        url = (args.url or server.url).rstrip("/") + "/"
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": args.width, "height": args.height})
-        page.goto(url.rstrip("/") + "/")
-        page.fill("#question", args.question)
-        page.press("#question", "Enter")
-        page.wait_for_selector(".turn:last-child .reply:not(.loading)", timeout=120_000)
-        cite = page.locator(".turn:last-child .answer a.cite").first
-        if cite.count():
-            cite.click()
-            page.locator("#doc-text mark").wait_for()
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(args.out))
+        for screen, options in SCREENS.items():
+            for language, question in QUESTIONS.items():
+                out = args.out_dir / f"chat-{screen}-{language}.png"
+                shoot(browser.new_context(locale=LOCALES[language], **options), url, question, screen == "desktop", out)
+                print(f"wrote {out}")
         browser.close()
-    print(f"wrote {args.out}")
+
+
+def shoot(context, url: str, question: str, open_article: bool, out: Path) -> None:
+    """The page after ``question``, with its first citation's article open when ``open_article``."""
+    page = context.new_page()
+    page.goto(url)
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    page.wait_for_selector(".turn:last-child .reply:not(.loading)", timeout=120_000)
+    cite = page.locator(".turn:last-child .answer a.cite").first
+    if open_article and cite.count():
+        cite.click()
+        page.locator("#doc-text mark").wait_for()
+    page.screenshot(path=str(out))
+    context.close()
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.encoder import e5_files  # noqa: E402
 from rag.answer.read import token_span, windows  # noqa: E402
+from rag.encoder import e5_files  # noqa: E402
 
 DATA = ROOT / "data" / "qa-train"
 XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")

@@ -5,6 +5,10 @@ import socket
 import threading
 import time
 
+# Starlette's TestClient calls itself "testclient", which is no loopback address, so with no API key its writes get 403
+# (rag/api/security.py): tests that write as the machine's own user present this address instead.
+LOCAL_CLIENT = ("127.0.0.1", 50000)
+
 
 def free_port() -> int:
     with socket.socket() as sock:

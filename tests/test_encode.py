@@ -2,20 +2,22 @@
 batched across documents."""
 import numpy as np
 
-from rag.corpus.files import chunk_view, make_document, searchable_text
-from rag.index.encode import Plan, encode
+from rag.corpus.files import make_document
+from rag.index.chunk import DocumentSpans
+from rag.index.encode import encode_documents
+from rag.text import chunk_view, searchable_text
 
 from .conftest import FakeEmbedder, TokenFakeEmbedder
 
 TEXTS = ["Putin traf Xi in Peking. Sie tranken Tee.", "Lawrow sprach über ein [Bündnis](https://example.org)."]
 
 
-def plans() -> list[Plan]:
+def plans() -> list[DocumentSpans]:
     found = []
     for n, text in enumerate(TEXTS):
         document = make_document(f"d{n}", text, title=f"Titel {n}")
         middle = text.index(" ", 12)
-        found.append(Plan(document, np.array([[0, middle], [middle + 1, len(text)]]),
+        found.append(DocumentSpans(document, np.array([[0, middle], [middle + 1, len(text)]]),
                           np.array([[0, middle], [middle + 1, len(text) - 1]])))
     return found
 
@@ -34,7 +36,7 @@ def test_chunks_are_read_once_and_units_embedded_on_their_own_across_documents()
             return super().embed_passages(texts)
 
     embedder = Counting()
-    entries = encode(plans(), embedder, batch_size=3)
+    entries = encode_documents(plans(), embedder, batch_size=3)
     views = [chunk_view(p.document, *span) for p in plans() for span in p.chunk_spans]
     assert embedder.read_texts == views  # each chunk once, in batches of 3 across the two documents
     assert "[Bündnis](https" not in embedder.embedded_texts[-1] and "Bündnis" in embedder.embedded_texts[-1]
@@ -47,7 +49,7 @@ def test_chunks_are_read_once_and_units_embedded_on_their_own_across_documents()
 
 
 def test_an_embedder_without_one_pass_reading_embeds_chunks_and_units_as_texts():
-    entries = encode(plans(), FakeEmbedder())
+    entries = encode_documents(plans(), FakeEmbedder(), batch_size=4)
     for plan, entry in zip(plans(), entries):
         units = [searchable_text(plan.document.text[s:e]) for s, e in plan.unit_spans]
         assert np.allclose(entry.unit_vectors, FakeEmbedder().embed_passages(units))
@@ -59,7 +61,7 @@ def test_encoding_shows_progress_as_log_lines_when_not_on_a_terminal(caplog, mon
 
     monkeypatch.setattr(rag.progress, "LOG_EVERY_S", 0.0)
     with caplog.at_level("INFO", logger="rag.progress"):
-        encode(plans(), TokenFakeEmbedder(), batch_size=2, progress=True)
+        encode_documents(plans(), TokenFakeEmbedder(), batch_size=2, progress=True)
     lines = [r.getMessage() for r in caplog.records]
     assert lines and lines[-1].startswith("encoding: 8/8 text (100%")
 

@@ -31,8 +31,8 @@ def test_roundtrip_keeps_documents_spans_and_vectors(tmp_path):
     assert sorted(loaded.entries) == ["a", "b"]
     query = index.entries["b"].chunk_vectors[1]
     row, score = loaded.search(query, 1)[0]
-    assert loaded.compiled.chunk(row).id == "b#1" and score == pytest.approx(1.0, abs=1e-5)
-    chunk = loaded.compiled.chunk(row)
+    assert loaded.snapshot.chunk(row).id == "b#1" and score == pytest.approx(1.0, abs=1e-5)
+    chunk = loaded.snapshot.chunk(row)
     assert loaded.document("b").text[chunk.start:chunk.end] == chunk.text
 
 
@@ -49,7 +49,7 @@ def test_latent_terms_and_the_encoding_are_saved_and_older_indexes_still_open(tm
     loaded = Index.open(tmp_path, "m")
     assert loaded.encoding == "one-pass" and loaded.copy().encoding == "one-pass"
     assert loaded.entries["b"].chunk_term_ids.tolist() == [[3, 1], [2, 0]]
-    assert np.allclose(loaded.compiled.chunk_term_weights, [[0, 0], [0, 0], [0.9, 0.5], [0.7, 0.0]])
+    assert np.allclose(loaded.snapshot.chunk_term_weights, [[0, 0], [0, 0], [0.9, 0.5], [0.7, 0.0]])
 
     # an index of earlier code: no encoding, and units' latent terms (no longer read) beside the chunks' ones
     manifest = json.loads((version / "manifest.json").read_text())
@@ -67,7 +67,7 @@ def test_latent_terms_and_the_encoding_are_saved_and_older_indexes_still_open(tm
         del manifest["files"][name]
     (version / "manifest.json").write_text(json.dumps(manifest))
     oldest = Index.open(tmp_path, "m")
-    assert oldest.entries["b"].chunk_term_ids.shape == (2, 0) and oldest.compiled.chunk_term_ids.shape == (4, 0)
+    assert oldest.entries["b"].chunk_term_ids.shape == (2, 0) and oldest.snapshot.chunk_term_ids.shape == (4, 0)
 
 
 def test_another_model_is_a_clear_error(tmp_path):

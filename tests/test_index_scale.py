@@ -7,6 +7,7 @@ import pytest
 from rag.corpus.files import make_document
 from rag.index.store import FaissStore, StoreConfig
 from rag.index.versions import FAISS_FILE, Entry, Index
+from rag.settings import Settings
 
 
 def corpus(docs: int = 6, per: int = 8, dim: int = 16, seed: int = 3) -> list[Entry]:
@@ -21,8 +22,12 @@ def corpus(docs: int = 6, per: int = 8, dim: int = 16, seed: int = 3) -> list[En
     return entries
 
 
+def store_config(**settings) -> StoreConfig:
+    return StoreConfig.from_settings(Settings.defaults().model_copy(update=settings))
+
+
 def index_of(entries, exact_below: int, dim: int = 16) -> Index:
-    index = Index("m", dim, exact_below, StoreConfig(exact_below=exact_below))
+    index = Index("m", dim, store_config(exact_below=exact_below))
     for entry in entries:
         index.put(entry)
     return index
@@ -31,7 +36,7 @@ def index_of(entries, exact_below: int, dim: int = 16) -> Index:
 def test_hnsw_and_exact_give_the_same_top_results():
     entries = corpus()
     exact, hnsw = index_of(entries, 10_000), index_of(entries, 10)
-    assert not exact.compiled.store.is_hnsw and hnsw.compiled.store.is_hnsw
+    assert not exact.snapshot.store.is_hnsw and hnsw.snapshot.store.is_hnsw
     for entry in entries:
         for query in entry.chunk_vectors[:3]:
             assert hnsw.search(query, 1)[0][0] == exact.search(query, 1)[0][0]
@@ -44,18 +49,18 @@ def test_hnsw_graph_is_saved_checksummed_and_loaded_not_rebuilt(tmp_path, monkey
     manifest = json.loads((version / "manifest.json").read_text())
     assert FAISS_FILE in manifest["files"]
     monkeypatch.setattr(FaissStore, "build", classmethod(lambda cls, *a: pytest.fail("rebuilt instead of loaded")))
-    opened = Index.open(tmp_path, "m", 10, StoreConfig(exact_below=10, hnsw_ef_search=33))
-    store = opened.compiled.store
+    opened = Index.open(tmp_path, "m", store_config(exact_below=10, hnsw_ef_search=33))
+    store = opened.snapshot.store
     assert store.is_hnsw and store.index.hnsw.efSearch == 33 and store.ntotal == 48
     query = index.entries["d2"].chunk_vectors[4]
-    assert opened.compiled.chunk(opened.search(query, 1)[0][0]).id == "d2#4"
+    assert opened.snapshot.chunk(opened.search(query, 1)[0][0]).id == "d2#4"
 
 
 def test_exact_index_saves_no_graph_and_the_switch_follows_exact_below(tmp_path):
     version = index_of(corpus(), 10_000).save(tmp_path)
     assert not (version / FAISS_FILE).exists()
-    assert Index.open(tmp_path, "m", 10, StoreConfig(exact_below=10)).compiled.store.is_hnsw  # built at load
-    assert not Index.open(tmp_path, "m", 10_000, StoreConfig(exact_below=10_000)).compiled.store.is_hnsw
+    assert Index.open(tmp_path, "m", store_config(exact_below=10)).snapshot.store.is_hnsw  # built at load
+    assert not Index.open(tmp_path, "m", store_config(exact_below=10_000)).snapshot.store.is_hnsw
 
 
 def test_corrupt_graph_is_refused_by_its_checksum(tmp_path):
@@ -66,4 +71,4 @@ def test_corrupt_graph_is_refused_by_its_checksum(tmp_path):
         handle.seek(100)
         handle.write(b"\xff\xff\xff\xff")
     with pytest.raises(IndexUnavailable):
-        Index.open(tmp_path, "m", 10, StoreConfig(exact_below=10))
+        Index.open(tmp_path, "m", store_config(exact_below=10))

@@ -4,7 +4,8 @@ import os
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.corpus.files import analyse, content_spans, find_date, make_document, read_folder, searchable_text
+from rag.corpus.files import analyse, find_date, make_document, read_folder
+from rag.text import content_spans, searchable_text
 from rag.types import Document
 
 from .conftest import SEEDS
@@ -31,6 +32,14 @@ def test_byline_gives_date_and_author_and_is_kept_out():
     assert document.meta["author"] == "M.K. Bhadrakumar"
     assert document.title == "Die Insiderinformationen zu den Gesprächen zwischen Putin und Xi Jinping"
     assert "21. Mai 2024 | M.K. Bhadrakumar" in boilerplate_texts(document)
+
+
+def test_title_keeps_kicker_and_headline_apart():
+    # the page glues them ("Russland und ChinaPutin …"); its breadcrumb spells them apart
+    assert seed("003_0d68779ecc34fcb5").title == "Russland und China: Putin und Xi vereinbaren neue Kooperationen"
+    assert analyse("1. Start\n2. Politik: Neues aus Berlin\n\nPolitikNeues aus Berlin\n\nText.")["title"] == \
+        "Politik: Neues aus Berlin"
+    assert analyse("1. Start\n\nNeues aus Berlin\n\nText.")["title"] == "Neues aus Berlin"
 
 
 def test_navigation_ads_and_captions_are_boilerplate():

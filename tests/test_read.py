@@ -5,17 +5,16 @@ from hypothesis import strategies as st
 
 from rag.answer.read import (
     MAX_ANSWER_TOKENS,
+    QUESTION_TOKENS,
     SEQUENCE_TOKENS,
     TokenSpan,
     best_span,
-    context_of,
-    sentence_around,
+    passage_windows,
+    question_ids,
     span_characters,
     token_span,
-    windows,
 )
 from rag.encoder.tokenize import Encoding
-from rag.types import Span
 
 BOS, EOS = 0, 2
 
@@ -29,7 +28,7 @@ def encoding(n: int, width: int = 3) -> Encoding:
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 80), st.integers(0, 1200), st.data())
 def test_windows_cover_every_passage_token_and_find_every_span(question_tokens, passage_tokens, data):
-    found = windows(encoding(question_tokens), encoding(passage_tokens), BOS, EOS)
+    found = passage_windows(encoding(question_tokens), encoding(passage_tokens), BOS, EOS)
     covered = set()
     for window in found:
         assert len(window.ids) <= SEQUENCE_TOKENS and window.ids[0] == BOS and window.ids[-1] == EOS
@@ -49,7 +48,7 @@ def test_windows_cover_every_passage_token_and_find_every_span(question_tokens, 
 @settings(max_examples=100, deadline=None)
 @given(st.integers(1, 60), st.data())
 def test_best_span_is_ordered_bounded_and_inside_the_passage(tokens, data):
-    window = windows(encoding(5), encoding(tokens), BOS, EOS)[0]
+    window = passage_windows(encoding(5), encoding(tokens), BOS, EOS)[0]
     length = len(window.ids)
     logits = data.draw(st.lists(st.floats(-10, 10), min_size=2 * length, max_size=2 * length))
     span = best_span(np.array(logits[:length]), np.array(logits[length:]), window)
@@ -58,7 +57,7 @@ def test_best_span_is_ordered_bounded_and_inside_the_passage(tokens, data):
 
 
 def test_best_span_scores_against_no_answer():
-    window = windows(encoding(3), encoding(4), BOS, EOS)[0]
+    window = passage_windows(encoding(3), encoding(4), BOS, EOS)[0]
     start, end = np.full(len(window.ids), -5.0), np.full(len(window.ids), -5.0)
     start[window.passage_from + 1], end[window.passage_from + 2] = 3.0, 2.0
     start[0], end[0] = 1.0, 1.0
@@ -66,27 +65,7 @@ def test_best_span_scores_against_no_answer():
     assert (span.first, span.last, span.score) == (window.passage_from + 1, window.passage_from + 2, 3.0)
 
 
-texts = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300)
-
-
-@given(texts, st.data())
-def test_context_holds_the_span(text, data):
-    start = data.draw(st.integers(0, len(text) - 1))
-    end = data.draw(st.integers(start + 1, len(text)))
-    context = context_of(text, Span(start, end))
-    assert context.start <= start and end <= context.end <= len(text)
-
-
-class Units:
-    """Just what sentence_around reads of an index version: the units of each chunk row."""
-
-    unit_spans = np.array([[0, 10], [11, 30], [40, 60]])
-
-    def units_of(self, row: int) -> range:
-        return range(0, 2) if row == 0 else range(2, 3)
-
-
-@given(st.integers(0, 70), st.integers(1, 30))
-def test_the_sentence_holds_its_answer(start, length):
-    sentence = sentence_around(Units(), [0, 1], start, start + length)
-    assert sentence.start <= start and start + length <= sentence.end
+def test_a_long_question_is_read_by_its_last_tokens():
+    short, long = encoding(QUESTION_TOKENS), encoding(QUESTION_TOKENS + 30)
+    assert list(question_ids(short)) == list(short.ids)
+    assert list(question_ids(long)) == list(long.ids[-QUESTION_TOKENS:])

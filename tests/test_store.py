@@ -19,8 +19,8 @@ def unit_rows(n: int, dim: int, seed: int = 0) -> np.ndarray:
 
 def test_milvus_store_finds_what_exact_faiss_finds(tmp_path):
     vectors = unit_rows(300, 32)
-    config = StoreConfig(kind="milvus", milvus_uri=str(tmp_path / "milvus.db"))
-    milvus, faiss_store = open_store(vectors, config), FaissStore.build(vectors, StoreConfig())
+    config = StoreConfig.from_settings(Settings.defaults().model_copy(update={"vector_store": "milvus", "milvus_uri": str(tmp_path / "milvus.db")}))
+    milvus, faiss_store = open_store(vectors, config), FaissStore.build(vectors, StoreConfig.from_settings())
     assert isinstance(milvus, MilvusStore) and milvus.ntotal == 300
     for query in vectors[:20] + 0.1 * unit_rows(20, 32, seed=1):
         query = query / np.linalg.norm(query)
@@ -43,11 +43,11 @@ def test_seed_questions_get_the_same_answers_with_both_stores(seeded_index_dir, 
     monkeypatch.setenv("RAG_VECTOR_STORE", "faiss")
     with_faiss = Pipeline(Settings(index_dir=seeded_index_dir))
     # the index reads the store settings from the environment when it opens
-    assert with_faiss.index.compiled.store.kind == "faiss"
+    assert with_faiss.index.snapshot.store.kind == "faiss"
     monkeypatch.setenv("RAG_VECTOR_STORE", "milvus")
     monkeypatch.setenv("RAG_MILVUS_URI", str(tmp_path / "milvus.db"))
     with_milvus = Pipeline(Settings(index_dir=seeded_index_dir), embedder=with_faiss.embedder)
-    assert with_milvus.index.compiled.store.kind == "milvus"
+    assert with_milvus.index.snapshot.store.kind == "milvus"
     for row in seed_questions:
         a, b = with_faiss.ask(row["question"]), with_milvus.ask(row["question"])
         assert [p.id for p in a.passages] == [p.id for p in b.passages], row["question"]

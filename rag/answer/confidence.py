@@ -1,4 +1,5 @@
-"""The reader's confidence: P(the answer is right) from the evidence for a span, not from its score alone.
+"""The answers' confidence: P(the answer is right) from the evidence for a span, not from its score alone, and the
+threshold below which a reply has no answer.
 
 Fitted by scripts/fit_reader_confidence.py (XQuAD calibration articles and the news set's fit half) and saved in
 rag/models/reader.json: a logistic model over ``Evidence.features()``, and the threshold below which the reply is
@@ -8,9 +9,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ..index.lexical import terms
+
+if TYPE_CHECKING:
+    from .read import Found
+    from .retrieve import Retrieval
 
 CALIBRATION_PATH = Path(__file__).parent.parent / "models" / "reader.json"
 FEATURES = ("span score", "lead", "agreement", "passage rank", "passage cosine", "term coverage", "word coverage")
@@ -32,6 +41,29 @@ class Evidence:
     def features(self) -> list[float]:
         return [self.span_score, self.lead, float(self.agreement), 1 / (1 + self.rank), self.cosine,
                 self.term_coverage, self.word_coverage]
+
+
+def evidence(found: list["Found"], retrieval: "Retrieval") -> list[tuple["Found", Evidence]]:
+    """The spans found in ``retrieval``'s passages with the evidence for each; passages that give the same span of a
+    document make one (the best-ranked passage's span, with the best score)."""
+    given: dict[tuple[str, int, int], list["Found"]] = {}
+    for f in found:
+        given.setdefault((retrieval.passages[f.passage].doc_id, f.start, f.end), []).append(f)
+    best = {span: max(f.score for f in by) for span, by in given.items()}
+    snapshot, asked = retrieval.snapshot, set(terms(retrieval.question))
+    out = []
+    for span, by in given.items():
+        first = min(by, key=lambda f: f.passage)
+        rows = [retrieval.rows[f.passage] for f in by]
+        cosines = [float(snapshot.chunk_vectors[row] @ retrieval.query_vector) if retrieval.query_vector is not None
+                   else 0.0 for row in rows]
+        out.append((first, Evidence(
+            best[span], lead(best[span], [score for other, score in best.items() if other != span]), len(by) - 1,
+            first.passage, max(cosines),
+            max(term_coverage(retrieval.query_terms, snapshot.chunk_term_ids[row], snapshot.chunk_term_weights[row])
+                for row in rows),
+            max(word_coverage(asked, set(terms(retrieval.passages[f.passage].text))) for f in by))))
+    return out
 
 
 def lead(score: float, others: list[float]) -> float:
@@ -66,3 +98,9 @@ class Calibration:
 
     def __call__(self, evidence: Evidence) -> float:
         return float(1 / (1 + np.exp(-np.dot(self.weights, evidence.features() + [1.0]))))
+
+
+@cache
+def bundled_calibration() -> Calibration:
+    """The calibration shipped with the reader."""
+    return Calibration.load()

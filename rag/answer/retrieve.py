@@ -7,15 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..corpus.files import chunk_view
 from ..encoder.embed import Embedder, term_similarity, term_vector
 from ..index.lexical import LexicalIndex
-from ..index.versions import Compiled
+from ..index.versions import Snapshot
 from ..settings import Settings
+from ..text import chunk_view
 from ..types import Passage
 from .fuse import weighted_fusion
 
-MODES = ("full", "dense", "lexical")
 TERMS_WEIGHT = 0.75  # of latent-term overlap in the fusion, beside dense 1, best sentence 1 and BM25 0.6 × lexical fit;
 # chosen on XQuAD's fit half (articles 0-23), docs/benchmarks.md
 CANDIDATE_POOL = 40  # chunks taken from each of dense and BM25 search before fusion, whatever top_k up to 10: the
@@ -26,14 +25,14 @@ TERMS_BELOW_FIT = 0.75  # latent terms score passages only for questions with le
 
 @dataclass
 class Retrieval:
-    """Passages best first, with the chunk rows they come from; what reading starts from."""
+    """A question's passages best first, with the chunk rows they come from; what reading starts from."""
 
+    question: str
     passages: list[Passage]
     rows: list[int]
-    query_vector: np.ndarray
-    compiled: Compiled  # the index version the rows refer to, kept even if a write replaces it meanwhile
-    lexical_fit: float = 0.0  # share of the question's terms found in the corpus
-    query_terms: np.ndarray | None = None  # the question's latent terms (term_vector), when used
+    snapshot: Snapshot  # the index version the rows refer to, kept even if a write replaces it meanwhile
+    query_vector: np.ndarray | None = None  # the question's vector, and its latent terms (a term_vector) when used:
+    query_terms: np.ndarray | None = None  # evidence for the answers' confidence
 
 
 class Retriever:
@@ -43,46 +42,46 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings  # read at each question: RAG_LATENT_TERMS may change
         self.mode = mode
-        self._lexical: tuple[Compiled, LexicalIndex] | None = None
+        self._lexical: tuple[Snapshot, LexicalIndex] | None = None
         self._lock = threading.Lock()
 
-    def _lexical_index(self, compiled: Compiled) -> LexicalIndex:
+    def _lexical_index(self, snapshot: Snapshot) -> LexicalIndex:
         with self._lock:
-            if self._lexical is None or self._lexical[0] is not compiled:  # held, so never confused with a new one
-                texts = [chunk_view(compiled.documents[compiled.chunk_doc[row]], *compiled.chunk_spans[row])
-                         for row in range(len(compiled.chunk_spans))]
-                self._lexical = (compiled, LexicalIndex().fit(texts))
+            if self._lexical is None or self._lexical[0] is not snapshot:  # held, so never confused with a new one
+                texts = [chunk_view(snapshot.document_of(row), *snapshot.chunk_spans[row])
+                         for row in range(len(snapshot.chunk_spans))]
+                self._lexical = (snapshot, LexicalIndex().fit(texts))
             return self._lexical[1]
 
-    def uses_terms(self, compiled: Compiled) -> bool:
+    def uses_terms(self, snapshot: Snapshot) -> bool:
         """Whether questions get latent terms: switched on, and both the embedder and the index have them."""
         return self.mode == "full" and self.settings.latent_terms and hasattr(self.embedder, "read") \
-            and bool(compiled.chunk_term_ids.shape[1])
+            and bool(snapshot.chunk_term_ids.shape[1])
 
-    def embed_question(self, question: str, compiled: Compiled) -> tuple[np.ndarray, np.ndarray | None]:
+    def embed_question(self, question: str, snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray | None]:
         """The question's vector, and its latent terms (a term_vector) when the full mode uses them: one encoder
         pass gives both."""
-        if not self.uses_terms(compiled):
+        if not self.uses_terms(snapshot):
             return self.embedder.embed_queries([question])[0], None
         reading, = self.embedder.read([question], is_query=True)
         return reading.vector, term_vector(reading.term_ids, reading.term_weights, self.embedder.term_space)
 
-    def run(self, question: str, compiled: Compiled, top_k: int) -> Retrieval:
-        lexical = self._lexical_index(compiled) if self.mode != "dense" else None
-        query_vector, query_terms = self.embed_question(question, compiled)
+    def run(self, question: str, snapshot: Snapshot, top_k: int) -> Retrieval:
+        lexical = self._lexical_index(snapshot) if self.mode != "dense" else None
+        query_vector, query_terms = self.embed_question(question, snapshot)
         pool = max(4 * top_k, CANDIDATE_POOL)
         runs: dict[str, dict[int, float]] = {}
         if self.mode != "lexical":
-            runs["dense"] = dict(compiled.search(query_vector, pool))
+            runs["dense"] = dict(snapshot.search(query_vector, pool))
         if lexical is not None:
             runs["lexical"] = dict(lexical.search(question, pool))
         lexical_fit = lexical.known_fraction(question) if lexical is not None else 0.0
         if self.mode == "full":
             rows = sorted(set(runs["dense"]) | set(runs["lexical"]))
-            runs["dense"] = {r: float(compiled.chunk_vectors[r] @ query_vector) for r in rows}
-            runs["sentence"] = {r: _best_unit(compiled, r, query_vector) for r in rows}
+            runs["dense"] = {r: float(snapshot.chunk_vectors[r] @ query_vector) for r in rows}
+            runs["sentence"] = {r: _best_unit(snapshot, r, query_vector) for r in rows}
             if query_terms is not None and lexical_fit < TERMS_BELOW_FIT and rows:
-                scores = term_similarity(query_terms, compiled.chunk_term_ids[rows], compiled.chunk_term_weights[rows])
+                scores = term_similarity(query_terms, snapshot.chunk_term_ids[rows], snapshot.chunk_term_weights[rows])
                 runs["terms"] = dict(zip(rows, scores.tolist()))
             weights = {"dense": 1.0, "sentence": 1.0, "lexical": 0.6 * lexical_fit, "terms": TERMS_WEIGHT}
             ranked = weighted_fusion(runs, weights)
@@ -91,16 +90,15 @@ class Retriever:
             ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         passages, rows = [], []
         for rank, (row, score) in enumerate(ranked[:top_k], start=1):
-            chunk = compiled.chunk(row)
-            document = compiled.documents[compiled.chunk_doc[row]]
-            passages.append(Passage(chunk.id, chunk.doc_id, document.title, chunk.text, chunk.start, chunk.end,
-                                    round(float(score), 4), rank))
+            chunk = snapshot.chunk(row)
+            passages.append(Passage(chunk.id, chunk.doc_id, snapshot.document_of(row).title, chunk.text, chunk.start,
+                                    chunk.end, round(float(score), 4), rank))
             rows.append(row)
-        return Retrieval(passages, rows, query_vector, compiled, lexical_fit, query_terms)
+        return Retrieval(question, passages, rows, snapshot, query_vector, query_terms)
 
 
-def _best_unit(compiled: Compiled, row: int, query_vector: np.ndarray) -> float:
-    units = compiled.units_of(row)
+def _best_unit(snapshot: Snapshot, row: int, query_vector: np.ndarray) -> float:
+    units = snapshot.units_of(row)
     if not len(units):
-        return float(compiled.chunk_vectors[row] @ query_vector)
-    return float((compiled.unit_vectors[units.start:units.stop] @ query_vector).max())
+        return float(snapshot.chunk_vectors[row] @ query_vector)
+    return float((snapshot.unit_vectors[units.start:units.stop] @ query_vector).max())

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from starlette.exceptions import HTTPException
 from ..errors import Busy, IndexUnavailable, InvalidInput, NotFound, RagError
 from ..pipeline import Pipeline
 from ..settings import Settings
-from . import ask, documents, health, security
+from . import ask, documents, health, security, validation
 from .documents import WriteSlots
 
 log = logging.getLogger(__name__)
@@ -118,34 +117,26 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
-def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return SafeJSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
-def _plain(value: Any) -> bool:
-    if isinstance(value, str):
-        return len(value) <= 200 and not any("\ud800" <= c <= "\udfff" for c in value)
-    if isinstance(value, float):
-        return math.isfinite(value)  # JSON has no inf or NaN (top_k=1e999 arrives as inf)
-    return value is None or isinstance(value, (bool, int))
-
-
-def _validation_items(error: RequestValidationError) -> list[dict]:
-    """Pydantic's errors without what JSON can't carry (exceptions in ``ctx``, huge or broken inputs)."""
-    items = []
-    for item in error.errors():
-        row = {"loc": [part if isinstance(part, (str, int)) else str(part) for part in item.get("loc", ())],
-               "msg": str(item.get("msg", "invalid")), "type": str(item.get("type", "value_error"))}
-        if _plain(item.get("input")):
-            row["input"] = item.get("input")
-        items.append(row)
-    return items
+def _http_sentence(request: Request, error: HTTPException) -> str:
+    """Starlette's own refusals ("Not Found", "Method Not Allowed") as sentences; other details as they are."""
+    if error.status_code == 404 and error.detail == "Not Found":
+        return f"no such route: {request.url.path} (the API is described at /docs)"
+    if error.status_code == 405:
+        allowed = (error.headers or {}).get("Allow", "")
+        return f"{request.method} is not allowed on {request.url.path}" + (f"; use {allowed}" if allowed else "")
+    if error.status_code == 400:
+        return f"the body could not be read ({error.detail})"
+    return str(error.detail)
 
 
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError):
-        return _error(422, _validation_items(error))
+        return SafeJSONResponse(validation.human(error), status_code=422)
 
     @app.exception_handler(InvalidInput)
     async def invalid_input(request: Request, error: InvalidInput):
@@ -167,7 +158,7 @@ def _install_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException):
         # FastAPI answers 400 for a body it cannot decode (invalid UTF-8): invalid input, like invalid JSON
         status = 422 if error.status_code == 400 else error.status_code
-        return _error(status, error.detail, error.headers)
+        return _error(status, _http_sentence(request, error), error.headers)
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, error: RagError):

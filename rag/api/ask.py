@@ -15,8 +15,8 @@ router = APIRouter(tags=["questions"])
 
 class AskRequest(BaseModel):
     question: Question
-    top_k: TopK = 5
-    max_answers: MaxAnswers = 3
+    top_k: TopK = None
+    max_answers: MaxAnswers = None
 
 
 @dataclass
@@ -31,8 +31,7 @@ def ask(body: AskRequest, pipeline: Pipeline = Depends(get_pipeline)):
 
 
 @router.get("/search", response_model=SearchReply, responses=errors(422, 503))
-def search(q: Question = Query(description="the question, 1–1000 characters after stripping"),
-           k: int = Query(5, ge=1, le=50, description="passages to retrieve, 1–50"),
+def search(q: Question = Query(), k: TopK = None,
            pipeline: Pipeline = Depends(get_pipeline)):
     """Retrieval only: the passages closest to `q`, best first."""
     return SearchReply(pipeline.search(q, k))

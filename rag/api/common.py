@@ -1,16 +1,17 @@
 """What the routers share: the pipeline of the app and the reply models of the contract.
 
 There is no read/write lock here: a question is answered from the index snapshot its retrieval took
-(``Retrieval.compiled``), and writers exclude each other with the file lock of ``Pipeline._writing``.
+(``Retrieval.snapshot``), and writers exclude each other with the file lock of ``IndexFolder.writing``.
 """
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field
 
-from ..pipeline import MAX_QUESTION_CHARS, Pipeline
+from ..pipeline import Pipeline
+from ..settings import bounds, default
 
 
 def get_pipeline(request: Request) -> Pipeline:
@@ -41,23 +42,27 @@ def valid_unicode_tree(value: Any) -> Any:
 
 
 Text = Annotated[str, AfterValidator(_valid_unicode)]
-Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS),
-                     AfterValidator(_valid_unicode)]
-TopK = Annotated[int, Field(ge=1, le=50, description="passages to retrieve, 1–50")]
-MaxAnswers = Annotated[int, Field(ge=1, le=10, description="answers to return at most, 1–10")]
+QUESTION_RULES = (f"the question: not empty, at most RAG_MAX_QUESTION_CHARS characters after stripping surrounding "
+                  f"spaces (default {default('max_question_chars')})")
+Question = Annotated[str, AfterValidator(_valid_unicode), Field(description=QUESTION_RULES)]  # checked by the pipeline
+
+
+def _setting(name: str, text: str):
+    """An optional request field bounded as the setting ``name`` is; absent: the setting's value."""
+    low, high = bounds(name)
+    return Annotated[int | None, Field(ge=low, le=high, description=f"{text}, {low}–{high} "
+                                       f"(default: RAG_{name.upper()}, {default(name)})")]
+
+
+TopK = _setting("top_k", "passages to retrieve")
+MaxAnswers = _setting("max_answers", "answers to return at most")
 
 
 # --- errors -----------------------------------------------------------------------------------------------------
-class ErrorItem(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
 class Error(BaseModel):
-    detail: str | list[ErrorItem]
+    detail: str = Field(description="what is wrong, as one sentence for a person")
+    field: str | None = Field(None, description="422 for an invalid field: its name, dotted (meta.source); "
+                                                "empty for the body itself")
 
 
 def errors(*codes: int) -> dict:
@@ -65,5 +70,6 @@ def errors(*codes: int) -> dict:
     text = {400: "the body is not parseable", 404: "no document with this id", 413: "the body is over the limit",
             422: "invalid input", 503: "the index is missing or unreadable",
             401: "an API key is configured and this request lacks it (RAG_API_KEY)",
+            403: "no API key is configured and the client is not this machine (RAG_API_KEY, RAG_OPEN_WRITES)",
             429: "over the per-client rate limit (RAG_RATE_LIMIT); see Retry-After"}
     return {code: {"model": Error, "description": text[code]} for code in sorted({*codes, 401, 429})}

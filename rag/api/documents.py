@@ -14,7 +14,6 @@ from starlette.convertors import PathConvertor, register_url_convertor
 
 from ..corpus.files import make_document
 from ..errors import Busy, NotFound, shown
-from ..index.chunk import chunk_document
 from ..pipeline import Pipeline
 from .common import Text, errors, get_pipeline, valid_unicode_tree
 
@@ -138,20 +137,15 @@ def list_documents(offset: int = Query(0, ge=0), limit: int | None = Query(None,
     return {"documents": [_summary(e) for e in page], "total": len(entries)}
 
 
-@router.post("/documents", status_code=201, response_model=Created, responses=errors(413, 422, 503),
+@router.post("/documents", status_code=201, response_model=Created, responses=errors(403, 413, 422, 503),
              dependencies=[Depends(write_slot)])
 def add_document(body: DocumentIn, pipeline: Pipeline = Depends(get_pipeline)):
     """Add a document, or replace the one with the same id; it is searchable as soon as this returns."""
     doc_id = body.id if body.id is not None else uuid.uuid4().hex
     document = make_document(doc_id, body.text, body.title, body.meta)
-    pipeline.ingest([document], progress=True)  # one writer at a time (a file lock); questions keep the version they started on
-    entry = pipeline.index.entries.get(document.id)
-    if entry is not None and entry.document.text == document.text:
-        chunks = len(entry.chunk_spans)
-    else:  # a concurrent write replaced or deleted it meanwhile: count what this request stored
-        settings = pipeline.settings
-        chunks = len(chunk_document(document, settings.chunk_chars, settings.chunk_overlap_chars))
-    return {"id": document.id, "chunks": chunks}
+    # one writer at a time (a file lock); questions keep the version they started on
+    report = pipeline.ingest([document], progress=True)
+    return {"id": document.id, "chunks": report.chunk_counts[document.id]}
 
 
 @router.get("/documents/{doc_id:anypath}", response_model=DocumentOut, responses=errors(404, 503))
@@ -163,7 +157,7 @@ def get_document(doc_id: str, pipeline: Pipeline = Depends(get_pipeline)):
     return {"id": document.id, "title": document.title, "text": document.text, "meta": _public_meta(document.meta)}
 
 
-@router.delete("/documents/{doc_id:anypath}", status_code=204, response_class=Response, responses=errors(404, 503),
+@router.delete("/documents/{doc_id:anypath}", status_code=204, response_class=Response, responses=errors(403, 404, 503),
                dependencies=[Depends(write_slot)])
 def delete_document(doc_id: str, pipeline: Pipeline = Depends(get_pipeline)):
     """Remove a document from the index."""

@@ -1,8 +1,8 @@
-"""GET /health."""
+"""GET /health and GET /config."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
 
 from ..pipeline import Pipeline
 from .common import errors, get_pipeline
@@ -26,3 +26,14 @@ def health(pipeline: Pipeline = Depends(get_pipeline)):
     index = pipeline.index
     return Health(status="ok", documents=len(index), chunks=index.chunk_count, model=pipeline.embedder.name,
                   index_version=index.version)
+
+
+class Config(BaseModel):
+    max_question_chars: int = Field(description="a question's limit in characters (code points, after stripping): "
+                                                "clients check it before they send")
+
+
+@router.get("/config", response_model=Config, responses=errors())
+def config(request: Request):
+    """The limits a client should know before it sends a question (the chat page counts with them)."""
+    return Config(max_question_chars=request.app.state.settings.max_question_chars)

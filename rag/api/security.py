@@ -1,4 +1,5 @@
-"""API key, per-client rate limit and CORS for the HTTP service (see docs/reliability.md).
+"""API key (or, without one, writes from this machine only), per-client rate limit and CORS for the HTTP service
+(see docs/reliability.md).
 
 Both middlewares are plain ASGI and answer before the body is read: a refused request costs no parsing, no
 embedding. The key is compared with ``hmac.compare_digest`` and is never logged or echoed back.
@@ -7,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import logging
 import math
 import time
 
@@ -16,6 +19,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 
 from ..settings import Settings
+
+log = logging.getLogger(__name__)
 
 # what never needs a key or counts against the rate limit: the chat page, its files, the API description
 OPEN_PATHS = ("/", "/favicon.ico", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
@@ -84,6 +89,32 @@ def _digest(value: bytes) -> bytes:
     return hashlib.sha256(value).digest()
 
 
+WRITES_CLOSED = ("writes (POST/DELETE /documents) are accepted only from this machine: set RAG_API_KEY and send it "
+                 "as 'Authorization: Bearer KEY', or set RAG_OPEN_WRITES=true to accept them from every client")
+
+
+def is_loopback(client: tuple[str, int] | None) -> bool:
+    """Whether the peer is this machine (127.0.0.0/8, ::1). A peer that is no IP address (a Unix socket, Starlette's
+    TestClient "testclient") is not."""
+    try:
+        return client is not None and ipaddress.ip_address(client[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class LocalWrites:
+    """With no API key, as in Elasticsearch 8 secure by default: writes from another machine get 403."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and is_write(scope["method"], scope["path"]) \
+                and not is_loopback(scope.get("client")):
+            return await send_json(send, 403, WRITES_CLOSED)
+        return await self.app(scope, receive, send)
+
+
 class RateLimit:
     """Token bucket per client IP: ``per_minute`` requests a minute, bursts up to ``per_minute``; 429 beyond it.
 
@@ -140,10 +171,19 @@ def cors_origins(settings: Settings) -> list[str]:
 
 
 def install(app, settings: Settings) -> None:
-    """Adds the middlewares (inside out: key, rate limit, CORS) and the security schemes of the OpenAPI document."""
+    """Adds the middlewares (inside out: key or local writes, rate limit, CORS), logs who may write, and the
+    security schemes of the OpenAPI document."""
     key = configured_key(settings)
     if key is not None:
         app.add_middleware(ApiKey, key=key, reads=settings.api_key_for_reads)
+        log.info("writes (POST/DELETE /documents) need the API key%s",
+                 " as do reads" if settings.api_key_for_reads else "")
+    elif settings.open_writes:
+        log.warning("writes (POST/DELETE /documents) are open to every client: RAG_OPEN_WRITES=true and no RAG_API_KEY")
+    else:
+        app.add_middleware(LocalWrites)
+        log.info("writes (POST/DELETE /documents) only from this machine; "
+                 "others need RAG_API_KEY or RAG_OPEN_WRITES=true")
     if settings.rate_limit > 0:
         app.add_middleware(RateLimit, per_minute=settings.rate_limit)
     if origins := cors_origins(settings):

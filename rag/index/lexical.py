@@ -23,14 +23,8 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def terms(text: str) -> list[str]:
     """The index terms of a text: stems of its words, stopwords and single characters left out."""
-    return list(_terms(text))
-
-
-@lru_cache(maxsize=4096)  # bounded: a corpus fit() must not fill memory with chunk texts
-def _terms(text: str) -> tuple[str, ...]:
-    # cached: extraction asks for the terms of the same answer units (and their neighbours) question after question
     words = [w for w in WORD.findall(text.lower()) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-    return tuple(_stemmer().stemWords(words))
+    return _stemmer().stemWords(words)
 
 
 class LexicalIndex:

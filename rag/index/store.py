@@ -1,7 +1,7 @@
 """Vector stores for the chunk vectors: FAISS in the process (default) or Milvus (milvus-lite file or a cluster).
 
 A store answers one question: the ``k`` rows of the chunk matrix with the highest inner product with a normalised
-query vector. Rows are the chunk rows of :class:`rag.index.versions.Compiled`, so everything else (spans, documents, units)
+query vector. Rows are the chunk rows of :class:`rag.index.versions.Snapshot`, so everything else (spans, documents, units)
 stays in the index; a store holds vectors and row numbers only.
 
 - ``faiss`` (``RAG_VECTOR_STORE=faiss``): exact ``IndexFlatIP`` below ``RAG_EXACT_BELOW`` chunks, HNSW above
@@ -25,6 +25,7 @@ import faiss
 import numpy as np
 
 from ..errors import IndexUnavailable, InvalidInput, RagError
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,27 +34,27 @@ STORES = ("faiss", "milvus")
 
 @dataclass(frozen=True)
 class StoreConfig:
-    kind: str = "faiss"
-    exact_below: int = 200_000
-    hnsw_m: int = 32
-    hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 64
-    milvus_uri: str = "milvus.db"
-    milvus_token: str = ""
-    milvus_prefix: str = "rag"
+    """The settings a vector store reads (all of them declared, with their defaults, in ``Settings``)."""
+
+    kind: str
+    exact_below: int
+    hnsw_m: int
+    hnsw_ef_construction: int
+    hnsw_ef_search: int
+    milvus_uri: str
+    milvus_token: str
+    milvus_prefix: str
 
     @classmethod
-    def from_settings(cls, settings=None, exact_below: int | None = None) -> "StoreConfig":
-        if settings is None:
-            from ..settings import Settings
-
-            settings = Settings()
+    def from_settings(cls, settings: Settings | None = None) -> "StoreConfig":
+        """From ``settings``; without them, from the declared defaults (never from the environment)."""
+        settings = settings or Settings.defaults()
         kind = settings.vector_store
         if kind not in STORES:
             raise InvalidInput(f"RAG_VECTOR_STORE must be one of {', '.join(STORES)}, not {kind!r}")
-        return cls(kind, settings.exact_below if exact_below is None else exact_below, settings.hnsw_m,
-                   settings.hnsw_ef_construction, settings.hnsw_ef_search, settings.milvus_uri,
-                   settings.milvus_token, settings.milvus_collection_prefix)
+        return cls(kind, settings.exact_below, settings.hnsw_m, settings.hnsw_ef_construction,
+                   settings.hnsw_ef_search, settings.milvus_uri, settings.milvus_token,
+                   settings.milvus_collection_prefix)
 
     def uses_hnsw(self, rows: int) -> bool:
         return self.kind == "faiss" and rows >= self.exact_below
@@ -85,8 +86,17 @@ class FaissStore:
 
     @classmethod
     def build(cls, vectors: np.ndarray, config: StoreConfig) -> "FaissStore":
-        return cls(build_faiss(vectors, config.exact_below, config.hnsw_m, config.hnsw_ef_construction,
-                               config.hnsw_ef_search))
+        """Exact inner product below ``config.exact_below`` vectors, HNSW above it."""
+        dim = vectors.shape[1]
+        if len(vectors) < config.exact_below:
+            index = faiss.IndexFlatIP(dim)
+        else:
+            index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = config.hnsw_ef_construction
+            index.hnsw.efSearch = config.hnsw_ef_search
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, np.float32))
+        return cls(index)
 
     @classmethod
     def load(cls, path: Path, config: StoreConfig) -> "FaissStore":
@@ -105,21 +115,6 @@ class FaissStore:
         query = np.ascontiguousarray(query, np.float32).reshape(1, -1)  # per call: requests run in parallel threads
         scores, rows = self.index.search(query, min(k, n))
         return [(int(r), float(s)) for r, s in zip(rows[0].tolist(), scores[0].tolist()) if r >= 0]
-
-
-def build_faiss(vectors: np.ndarray, exact_below: int, m: int = 32, ef_construction: int = 80,
-                ef_search: int = 64) -> faiss.Index:
-    """Exact inner product below ``exact_below`` vectors, HNSW above it."""
-    dim = vectors.shape[1]
-    if len(vectors) < exact_below:
-        index = faiss.IndexFlatIP(dim)
-    else:
-        index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = ef_construction
-        index.hnsw.efSearch = ef_search
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, np.float32))
-    return index
 
 
 # --- Milvus --------------------------------------------------------------------------------------------------

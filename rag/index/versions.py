@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import IndexUnavailable
 from ..types import Chunk, Document
-from .store import FaissStore, StoreConfig, VectorStore, build_faiss, open_store  # noqa: F401 (build_faiss re-exported)
+from .store import FaissStore, StoreConfig, VectorStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ DAMAGED_PREFIX = "damaged-"  # a damaged version set aside by a save: kept for i
 FAISS_FILE = "chunks.faiss"  # the saved HNSW graph of a version, when it has one (exact search needs none)
 ARRAYS = ("chunk_spans", "chunk_counts", "chunk_vectors", "unit_spans", "unit_counts", "unit_vectors")
 TERM_ARRAYS = ("chunk_term_ids", "chunk_term_weights")  # optional: an index saved before them, or by a model without
-# latent terms, opens with rows of width 0 (the units' latent terms of older versions are no longer read)
+# latent terms, opens with rows of width 0
 
 
 class DamagedVersion(IndexUnavailable):
@@ -66,30 +66,28 @@ class Entry:
 class Index:
     """Documents, their chunks and answer units, searchable by inner product on normalised vectors."""
 
-    def __init__(self, model: str, dim: int, exact_below: int = 200_000, store: StoreConfig | None = None,
-                 encoding: str = ""):
-        """``store``: the vector store and its parameters; default: from the RAG_* environment (RAG_VECTOR_STORE …).
+    def __init__(self, model: str, dim: int, store: StoreConfig | None = None, encoding: str = ""):
+        """``store``: the vector store and its parameters (default: the declared defaults of ``Settings``).
         ``encoding``: how the embedder made the vectors and latent terms (an embedder's ``encoding``; "" before
         there were several)."""
         self.model = model
         self.encoding = encoding
         self.dim = dim
-        self.exact_below = exact_below
-        self.store = StoreConfig.from_settings(exact_below=exact_below) if store is None else store
+        self.store = store or StoreConfig.from_settings()
         self.entries: dict[str, Entry] = {}
         self.version = 0
         self.opened_as: str | None = None  # the version CURRENT named when this was opened or saved
         self.damaged: list[Path] = []  # newer versions skipped as damaged when opening: the next save sets them aside
-        self._compiled = None
+        self._snapshot = None
         self._loaded: dict | None = None  # the arrays of the opened version, while the entries are exactly those
 
     # --- writing -------------------------------------------------------------------------------------------
     def copy(self) -> "Index":
         """A shallow copy whose document set can change without touching this one (entries are never mutated)."""
-        twin = Index(self.model, self.dim, self.exact_below, self.store, self.encoding)
+        twin = Index(self.model, self.dim, self.store, self.encoding)
         twin.entries = dict(self.entries)
         twin.version, twin.opened_as, twin.damaged = self.version, self.opened_as, list(self.damaged)
-        twin._compiled, twin._loaded = self._compiled, self._loaded  # same entries: same compiled form
+        twin._snapshot, twin._loaded = self._snapshot, self._loaded  # same entries: same snapshot
         return twin
 
     def put(self, entry: Entry) -> None:
@@ -97,12 +95,12 @@ class Index:
             if vectors.ndim != 2 or vectors.shape[1] != self.dim:
                 raise ValueError(f"vectors of shape {vectors.shape} for an index of dimension {self.dim}")
         self.entries[entry.document.id] = entry
-        self._compiled = self._loaded = None
+        self._snapshot = self._loaded = None
 
     def remove(self, doc_id: str) -> bool:
         found = self.entries.pop(doc_id, None) is not None
         if found:
-            self._compiled = self._loaded = None
+            self._snapshot = self._loaded = None
         return found
 
     # --- reading -------------------------------------------------------------------------------------------
@@ -118,14 +116,14 @@ class Index:
         return entry.document if entry else None
 
     @property
-    def compiled(self) -> "Compiled":
-        if self._compiled is None:
-            self._compiled = Compiled(list(self.entries.values()), self.dim, self.exact_below, self.store, self._loaded)
-        return self._compiled
+    def snapshot(self) -> "Snapshot":
+        if self._snapshot is None:
+            self._snapshot = Snapshot(list(self.entries.values()), self.dim, self.store, self._loaded)
+        return self._snapshot
 
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(chunk row, cosine) of the ``k`` nearest chunks; [] for an empty index."""
-        return self.compiled.search(query_vector, k)
+        return self.snapshot.search(query_vector, k)
 
     # --- disk ----------------------------------------------------------------------------------------------
     def save(self, folder: Path) -> Path:
@@ -153,7 +151,7 @@ class Index:
                 np.save(handle, array)
                 handle.flush()
                 os.fsync(handle.fileno())
-        store = self.compiled.store if self.store.uses_hnsw(len(arrays["chunk_vectors"])) else None
+        store = self.snapshot.store if self.store.uses_hnsw(len(arrays["chunk_vectors"])) else None
         if isinstance(store, FaissStore) and store.is_hnsw:  # readers load the graph instead of rebuilding it
             store.save(staging / FAISS_FILE)
             fd = os.open(staging / FAISS_FILE, os.O_RDONLY)
@@ -175,14 +173,14 @@ class Index:
                 os.replace(damaged, damaged.with_name(DAMAGED_PREFIX + damaged.name))
                 log.warning("set the damaged index version %s aside as %s%s", damaged, DAMAGED_PREFIX, damaged.name)
         self.damaged = []
-        if self._compiled is None:  # what a reader of this version gets: same arrays, same store key
+        if self._snapshot is None:  # what a reader of this version gets: same arrays, same store key
             self._loaded = dict(arrays, faiss=final / FAISS_FILE if FAISS_FILE in files else None,
                                 digest=files["chunk_vectors.npy"][:20])
         _prune(folder, keep=KEEP_VERSIONS)
         return final
 
     @classmethod
-    def open(cls, folder: Path, model: str, exact_below: int = 200_000, store: StoreConfig | None = None) -> "Index":
+    def open(cls, folder: Path, model: str, store: StoreConfig | None = None) -> "Index":
         """The live version of the index in ``folder``, checked against its manifest and the expected model; when it is
         damaged, the newest intact older version, with a warning."""
         live = live_version(folder)
@@ -192,7 +190,7 @@ class Index:
         damage = None
         for name in [live, *older]:
             try:
-                index = cls._open_version(folder, folder / name, model, exact_below, store)
+                index = cls._open_version(folder, folder / name, model, store)
             except DamagedVersion as error:
                 damage = damage or error
                 continue
@@ -205,8 +203,7 @@ class Index:
         raise damage
 
     @classmethod
-    def _open_version(cls, folder: Path, version: Path, model: str, exact_below: int,
-                      store: StoreConfig | None) -> "Index":
+    def _open_version(cls, folder: Path, version: Path, model: str, store: StoreConfig | None) -> "Index":
         try:
             manifest = json.loads((version / "manifest.json").read_text())
             for name, digest in manifest["files"].items():
@@ -230,7 +227,7 @@ class Index:
             raise
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise DamagedVersion(f"the index in {folder} is unreadable ({error}): {REBUILD_HINT}") from None
-        index = cls(model, int(manifest["dim"]), exact_below, store, manifest.get("encoding", ""))
+        index = cls(model, int(manifest["dim"]), store, manifest.get("encoding", ""))
         index.version = int(manifest["version"])
         index._loaded = dict(arrays, faiss=version / FAISS_FILE if FAISS_FILE in manifest["files"] else None,
                              digest=manifest["files"]["chunk_vectors.npy"][:20])
@@ -246,14 +243,14 @@ class Index:
         return index
 
 
-class Compiled:
-    """All entries laid end to end: row-addressable chunks and units, and the FAISS index over chunks."""
+class Snapshot:
+    """One index version laid out for search: the entries end to end as rows (chunk row ``r`` is the ``r``-th chunk
+    of all documents, in entry order; likewise units), and the vector store over the chunk vectors. Never changed:
+    a write makes a new one, so a question keeps the snapshot it started with."""
 
-    def __init__(self, entries: list[Entry], dim: int, exact_below: int, store: StoreConfig | None = None,
-                 loaded: dict | None = None):
+    def __init__(self, entries: list[Entry], dim: int, config: StoreConfig, loaded: dict | None = None):
         """``loaded``: the arrays of the version the entries were opened from (used as they are, not concatenated
         again) with its saved FAISS graph, if any."""
-        config = StoreConfig(exact_below=exact_below) if store is None else store
         self.documents = [e.document for e in entries]
         chunk_counts = np.array([len(e.chunk_spans) for e in entries], np.int64)
         unit_counts = np.array([len(e.unit_spans) for e in entries], np.int64)
@@ -279,17 +276,16 @@ class Compiled:
         self.chunk_unit_lo = np.searchsorted(unit_keys, self.chunk_doc * (1 << 40) + self.chunk_spans[:, 0], "left")
         self.chunk_unit_hi = np.searchsorted(unit_keys, self.chunk_doc * (1 << 40) + self.chunk_spans[:, 1], "left")
 
-    @property
-    def faiss(self):
-        """The FAISS index, when the store is FAISS (None for Milvus)."""
-        return getattr(self.store, "index", None)
-
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(chunk row, inner product) of the ``k`` best chunks, best first, through the vector store."""
         return self.store.search(query_vector, k)
 
+    def document_of(self, row: int) -> Document:
+        """The document of chunk row ``row``."""
+        return self.documents[self.chunk_doc[row]]
+
     def chunk(self, row: int) -> Chunk:
-        document = self.documents[self.chunk_doc[row]]
+        document = self.document_of(row)
         start, end = (int(x) for x in self.chunk_spans[row])
         ordinal = row - int(np.searchsorted(self.chunk_doc, self.chunk_doc[row], "left"))
         return Chunk(f"{document.id}#{ordinal}", document.id, start, end, document.text[start:end])

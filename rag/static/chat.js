@@ -1,7 +1,80 @@
 // The chat page: questions go to POST /ask, citations open GET /documents/{id} with the span highlighted.
 // Every text that comes from the server is inserted with textContent / text nodes, never as HTML.
 // Offsets from the server count Unicode code points; JavaScript strings count UTF-16 units: see codeUnitIndex.
+// The page speaks German or English (the browser's language, or the reader's choice, kept in localStorage); the
+// question limit comes from GET /config; ?debug=1 shows each reply's time.
 "use strict";
+
+const WORDS = {
+  en: {
+    title: "Ask the news",
+    subtitle: "Every answer is an extract of an article, with its source.",
+    clear: "Clear",
+    clearTitle: "Forget this conversation",
+    hint: "Ask a question about the articles, e.g.",
+    example: "What did Lawrow say about an alliance?",
+    question: "Question",
+    placeholder: "Type a question and press Enter",
+    ask: "Ask",
+    close: "Close the document",
+    searching: "Searching the articles…",
+    noAnswer: "No confident answer found in the articles.",
+    closest: "Closest passages",
+    sources: "Sources",
+    confidence: (percent) => `confidence ${percent} %`,
+    copy: "Copy",
+    copied: "Copied",
+    copyFailed: "Copy failed",
+    copyTitle: "Copy the answer with its source",
+    openAnswer: "open the article at the answer",
+    openPassage: (title) => `open ${title} at this passage`,
+    article: "the article",
+    error: "Error: ",
+    retry: "Retry",
+    unreachable: "the server cannot be reached",
+    noJson: "the server sent no JSON",
+    status: (status) => `the server answered ${status}`,
+    loading: "Loading…",
+    unavailable: "Document unavailable",
+    empty: "Type a question first: an empty question has nothing to look for.",
+    tooLong: (count, limit) => `The question has ${count} characters; at most ${limit} are allowed. Please shorten it.`,
+    count: (count, limit) => `${count} / ${limit}`,
+  },
+  de: {
+    title: "Frag die Nachrichten",
+    subtitle: "Jede Antwort ist ein Auszug aus einem Artikel, mit Quelle.",
+    clear: "Leeren",
+    clearTitle: "Dieses Gespräch vergessen",
+    hint: "Stellen Sie eine Frage zu den Artikeln, z. B.",
+    example: "Was sagte Lawrow über ein Bündnis?",
+    question: "Frage",
+    placeholder: "Frage eingeben, dann Enter",
+    ask: "Fragen",
+    close: "Dokument schließen",
+    searching: "Die Artikel werden durchsucht …",
+    noAnswer: "Keine sichere Antwort in den Artikeln gefunden.",
+    closest: "Nächstliegende Passagen",
+    sources: "Quellen",
+    confidence: (percent) => `Konfidenz ${percent} %`,
+    copy: "Kopieren",
+    copied: "Kopiert",
+    copyFailed: "Kopieren fehlgeschlagen",
+    copyTitle: "Die Antwort mit ihrer Quelle kopieren",
+    openAnswer: "den Artikel an der Antwort öffnen",
+    openPassage: (title) => `${title} an dieser Stelle öffnen`,
+    article: "den Artikel",
+    error: "Fehler: ",
+    retry: "Erneut versuchen",
+    unreachable: "der Server ist nicht erreichbar",
+    noJson: "der Server hat kein JSON gesendet",
+    status: (status) => `der Server antwortete mit ${status}`,
+    loading: "Wird geladen …",
+    unavailable: "Dokument nicht verfügbar",
+    empty: "Bitte zuerst eine Frage eingeben: Eine leere Frage hat nichts, wonach gesucht werden kann.",
+    tooLong: (count, limit) => `Die Frage hat ${count} Zeichen; erlaubt sind höchstens ${limit}. Bitte kürzen Sie sie.`,
+    count: (count, limit) => `${count} / ${limit}`,
+  },
+};
 
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -14,10 +87,22 @@
   const docMeta = $("doc-meta");
   const docText = $("doc-text");
   const hintItem = $("hint");
+  const formNote = $("form-note");
+  const counter = $("counter");
   let busy = false;
+  let maxChars = null; // the question limit of GET /config, once known
+  let saidEmpty = false; // an empty question was sent: the note says why nothing happened
   let docRequest = 0;
   let opener = null; // the link that opened the article panel: focus returns to it when the panel closes
   const STORAGE_KEY = "rag-news.conversation"; // questions and replies, kept across a reload
+  const LANGUAGE_KEY = "rag-news.language"; // the reader's choice of DE / EN
+  const DEBUG = new URLSearchParams(location.search).get("debug") === "1"; // developer details: each reply's time
+  const RETRYABLE = (status) => status === 0 || status === 408 || status === 429 || status >= 500; // 0: no reply
+  // the start of the next sentence: its end mark, closing quotes or brackets, spaces
+  const SENTENCE_END = /[.!?…]["'“”„»«’)\]]*\s+(?=\S)/u;
+  const STARTS_SENTENCE = /^[\p{Lu}\p{N}"'„“»«‚(\[]/u;
+  let language = chosenLanguage();
+  let words = WORDS[language];
   const LOW_CONFIDENCE = 0.5; // answers below it are shown muted
   const documents = new Map(); // doc id -> promise of GET /documents/{id}, asked once per page
   const MARKUP = /\*\*|^#{1,6}[ \t]+|^[ \t]*[-*][ \t]+(?=\S)|\[(?=[^\]\n]*\]\([^)\s]*\))|\]\([^)\s]*\)/gm;
@@ -83,7 +168,7 @@
   }
 
   // Marks ``node`` with the language of the document (detected at ingest) once it is known.
-  function setLanguage(node, docId) {
+  function markLanguage(node, docId) {
     documentInfo(docId).then((data) => {
       const language = data.meta && data.meta.language;
       if (typeof language === "string" && language) node.lang = language;
@@ -96,16 +181,55 @@
     return count;
   }
 
+  // A passage for reading: from its first whole sentence on, without markdown marks, cut to ``limit`` characters.
+  // For display only: the passage's offsets stay those of the server's text.
   function snippet(text, limit) {
-    const flat = text.replace(/\s+/g, " ").trim();
+    let flat = text.replace(MARKUP, "").replace(/\s+/g, " ").trim();
+    const end = STARTS_SENTENCE.test(flat) ? null : SENTENCE_END.exec(flat);
+    if (end) flat = flat.slice(end.index + end[0].length);
     return flat.length > limit ? flat.slice(0, limit - 1) + "…" : flat;
   }
 
-  function errorText(data, status) {
-    const detail = data && data.detail;
-    if (typeof detail === "string") return detail;
-    if (Array.isArray(detail)) return detail.map((item) => item.msg || JSON.stringify(item)).join("; ");
-    return `the server answered ${status}`;
+  function chosenLanguage() {
+    let stored = null;
+    try {
+      stored = localStorage.getItem(LANGUAGE_KEY);
+    } catch (error) {
+      // storage disabled: follow the browser
+    }
+    if (stored in WORDS) return stored;
+    return (navigator.languages || [navigator.language]).some((tag) => /^de\b/i.test(tag || "")) ? "de" : "en";
+  }
+
+  // The page's own words in ``language``; the conversation is drawn again in it.
+  function setLanguage(choice) {
+    language = choice;
+    words = WORDS[choice];
+    document.documentElement.lang = choice;
+    document.title = `${words.title} · rag-news`;
+    for (const node of document.querySelectorAll("[data-text]")) node.textContent = words[node.dataset.text];
+    for (const node of document.querySelectorAll("[data-title]")) node.title = words[node.dataset.title];
+    for (const node of document.querySelectorAll("[data-label]")) {
+      node.setAttribute("aria-label", words[node.dataset.label]);
+    }
+    for (const node of document.querySelectorAll("[data-placeholder]")) node.placeholder = words[node.dataset.placeholder];
+    for (const button of document.querySelectorAll("button.language")) {
+      button.setAttribute("aria-pressed", String(button.dataset.language === choice));
+    }
+    if (!busy) {
+      conversation.replaceChildren(hintItem);
+      restoreConversation();
+    }
+    checkLength(false);
+  }
+
+  // A failed request: ``status`` 0 when no reply came; ``retryable`` when asking again may succeed.
+  class RequestError extends Error {
+    constructor(message, status) {
+      super(message);
+      this.status = status;
+      this.retryable = RETRYABLE(status);
+    }
   }
 
   async function getJSON(url, options) {
@@ -113,7 +237,7 @@
     try {
       response = await fetch(url, options);
     } catch (error) {
-      throw new Error("the server cannot be reached");
+      throw new RequestError(words.unreachable, 0);
     }
     let data = null;
     try {
@@ -121,9 +245,27 @@
     } catch (error) {
       data = null;
     }
-    if (!response.ok) throw new Error(errorText(data, response.status));
-    if (data === null) throw new Error("the server sent no JSON");
+    if (!response.ok) {
+      const detail = data && data.detail;
+      throw new RequestError(typeof detail === "string" ? detail : words.status(response.status), response.status);
+    }
+    if (data === null) throw new RequestError(words.noJson, response.status);
     return data;
+  }
+
+  // The question's length in characters (code points, after stripping, as the server counts) against the limit;
+  // over it, the note says so. With ``submitting``, an empty question says why nothing was sent. True when it may go.
+  function checkLength(submitting) {
+    const question = input.value.trim();
+    const count = codePoints(question);
+    const over = maxChars !== null && count > maxChars;
+    counter.textContent = maxChars !== null && count > 0 ? words.count(count, maxChars) : "";
+    counter.classList.toggle("over", over);
+    input.setAttribute("aria-invalid", String(over));
+    if (question) saidEmpty = false;
+    else if (submitting) saidEmpty = true; // until something is typed
+    formNote.textContent = over ? words.tooLong(count, maxChars) : saidEmpty ? words.empty : "";
+    return question !== "" && !over;
   }
 
   function documentLink(docId, start, end) {
@@ -131,9 +273,9 @@
     return "#" + params.toString();
   }
 
-  // A citation "[n]": a link to the document with the span [start, end) highlighted.
-  function citation(number, docId, start, end, label) {
-    const link = el("a", "cite", `[${number}]`);
+  // A citation ("[n]", or a title): a link to the document with the span [start, end) highlighted.
+  function citation(text, docId, start, end, label) {
+    const link = el("a", "cite", text);
     link.href = documentLink(docId, start, end);
     link.dataset.docId = docId;
     link.dataset.start = String(start);
@@ -148,18 +290,18 @@
     return link;
   }
 
-  function renderPassages(passages, numbers) {
-    const list = el("ol", "passages");
+  // The passages of a reply, each under its article's title, which opens the article at the passage.
+  function renderPassages(passages) {
+    const list = el("ul", "passages");
     for (const passage of passages) {
       const item = el("li", "passage");
       item.dataset.passageId = passage.id;
-      item.append(citation(numbers.get(passage.id), passage.doc_id, passage.start, passage.end,
-        `open ${passage.title || "the article"} at this passage`));
-      const body = el("div", "passage-body");
+      const title = passage.title || passage.doc_id;
+      const link = citation(title, passage.doc_id, passage.start, passage.end, words.openPassage(title));
+      link.classList.add("passage-title");
       const text = el("span", "passage-text", snippet(passage.text, 240));
-      setLanguage(text, passage.doc_id);
-      body.append(el("span", "passage-title", passage.title || passage.doc_id), document.createTextNode(" "), text);
-      item.append(body);
+      markLanguage(text, passage.doc_id);
+      item.append(link, document.createTextNode(" "), text);
       list.append(item);
     }
     return list;
@@ -194,22 +336,21 @@
     const fill = el("span", "confidence-fill");
     fill.style.width = `${percent}%`;
     bar.append(fill);
-    confidence.append(bar, document.createTextNode(`confidence ${percent} %`));
+    confidence.append(bar, document.createTextNode(words.confidence(percent)));
     confidence.title = `score ${answer.score}`;
-    const copy = el("button", "copy", "Copy");
+    const copy = el("button", "copy", words.copy);
     copy.type = "button";
-    copy.title = "Copy the answer with its source";
+    copy.title = words.copyTitle;
     copy.addEventListener("click", async () => {
       const text = `"${answer.text}" (${source.textContent}, ${answer.doc_id} [${answer.start}:${answer.end}])`;
       try {
         await navigator.clipboard.writeText(text);
-        copy.textContent = "Copied";
+        copy.textContent = words.copied;
       } catch (error) {
-        copy.textContent = "Copy failed";
+        copy.textContent = words.copyFailed;
       }
     });
-    footer.append(confidence, citation(number, answer.doc_id, answer.start, answer.end,
-      `open the article at the answer`), copy);
+    footer.append(confidence, citation(`[${number}]`, answer.doc_id, answer.start, answer.end, words.openAnswer), copy);
     card.append(footer);
     return card;
   }
@@ -218,26 +359,22 @@
     container.className = "reply";
     container.removeAttribute("aria-busy");
     container.replaceChildren();
-    const numbers = new Map(data.passages.map((passage, i) => [passage.id, i + 1]));
     if (data.no_answer) {
       container.classList.add("unanswered");
-      container.append(el("p", "no-answer", "No answer found in the articles."));
+      container.append(el("p", "no-answer", words.noAnswer));
     } else {
       const answers = el("div", "answers");
-      for (const answer of data.answers) {
-        answers.append(renderAnswer(answer, numbers.get(answer.passage_id) || "?"));
-      }
+      data.answers.forEach((answer, i) => answers.append(renderAnswer(answer, i + 1))); // cited [1], [2], [3]
       container.append(answers);
     }
-    if (data.passages.length) {
-      const heading = data.no_answer ? "Closest passages" : "Sources";
+    if (data.passages.length) { // collapsed: a click away, never in the way on a phone
+      const heading = data.no_answer ? words.closest : words.sources;
       const details = el("details", "sources");
-      details.open = data.no_answer;
-      details.append(el("summary", null, `${heading} (${data.passages.length})`), renderPassages(data.passages, numbers));
+      details.append(el("summary", null, `${heading} (${data.passages.length})`), renderPassages(data.passages));
       container.append(details);
     }
     const total = data.timings_ms && data.timings_ms.total;
-    if (typeof total === "number") container.append(el("p", "timing", `${Math.round(total)} ms`));
+    if (DEBUG && typeof total === "number") container.append(el("p", "timing", `${Math.round(total)} ms`));
   }
 
   function setBusy(value) {
@@ -282,7 +419,7 @@
     const reply = turn.querySelector(".reply");
     reply.className = "reply loading";
     reply.setAttribute("aria-busy", "true");
-    reply.replaceChildren(el("span", "spinner"), el("span", null, "Searching the articles…"));
+    reply.replaceChildren(el("span", "spinner"), el("span", null, words.searching));
     turn.scrollIntoView({ block: "end" });
     setBusy(true);
     try {
@@ -296,10 +433,17 @@
     } catch (error) {
       reply.className = "reply error";
       reply.removeAttribute("aria-busy");
-      const retry = el("button", "retry", "Retry");
-      retry.type = "button";
-      retry.addEventListener("click", () => { if (!busy) ask(question, turn); });
-      reply.replaceChildren(el("strong", null, "Error: "), document.createTextNode(error.message + " "), retry);
+      reply.replaceChildren(el("strong", null, words.error), document.createTextNode(error.message + " "));
+      if (error.retryable) {
+        const retry = el("button", "retry", words.retry);
+        retry.type = "button";
+        retry.addEventListener("click", () => { if (!busy) ask(question, turn); });
+        reply.append(retry);
+      }
+      if (!input.value.trim()) { // the question comes back, to be corrected or sent again
+        input.value = question;
+        checkLength(false);
+      }
     } finally {
       setBusy(false);
       turn.scrollIntoView({ block: "nearest" });
@@ -313,7 +457,7 @@
     document.body.classList.add("reading");
     docTitle.focus();
     docView.classList.add("loading");
-    docTitle.textContent = "Loading…";
+    docTitle.textContent = words.loading;
     docMeta.textContent = docId;
     docText.replaceChildren();
     try {
@@ -330,7 +474,7 @@
       mark.scrollIntoView({ block: "center" });
     } catch (error) {
       if (request !== docRequest) return;
-      docTitle.textContent = "Document unavailable";
+      docTitle.textContent = words.unavailable;
       docText.replaceChildren(el("p", "error", error.message));
     } finally {
       if (request === docRequest) docView.classList.remove("loading");
@@ -362,20 +506,44 @@
     }
   }
 
+  // GET /config: the question limit the server enforces (without it, the server's 422 still says so).
+  async function loadConfig() {
+    try {
+      const config = await getJSON("/config");
+      if (Number.isInteger(config.max_question_chars)) maxChars = config.max_question_chars;
+    } catch (error) {
+      return;
+    }
+    checkLength(false);
+  }
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    if (busy || !checkLength(true)) return;
     const question = input.value.trim();
-    if (!question || busy) return;
     input.value = "";
+    checkLength(false);
     ask(question);
   });
+  input.addEventListener("input", () => checkLength(false));
+  for (const button of document.querySelectorAll("button.language")) {
+    button.addEventListener("click", () => {
+      try {
+        localStorage.setItem(LANGUAGE_KEY, button.dataset.language);
+      } catch (error) {
+        // storage disabled: the choice holds for this page only
+      }
+      setLanguage(button.dataset.language);
+    });
+  }
   $("doc-close").addEventListener("click", closeDocument);
   $("clear").addEventListener("click", clearConversation);
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !docView.hidden) closeDocument();
   });
   window.addEventListener("hashchange", openFromHash);
-  restoreConversation();
+  setLanguage(language); // draws the conversation kept from before
+  loadConfig();
   openFromHash();
   input.focus();
 })();

@@ -11,11 +11,13 @@ from rag.api import create_app
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
+from ..servers import LOCAL_CLIENT
+
 
 @pytest.fixture(scope="session")
 def client(seeded_pipeline) -> TestClient:
     """The service over the seeded index; tests with this client must not write."""
-    with TestClient(create_app(pipeline=seeded_pipeline)) as test_client:
+    with TestClient(create_app(pipeline=seeded_pipeline), client=LOCAL_CLIENT) as test_client:
         yield test_client
 
 
@@ -26,7 +28,7 @@ def start_app(seeded_pipeline) -> Callable[[Settings], TestClient]:
 
     def start(settings: Settings) -> TestClient:
         pipeline = Pipeline(settings, embedder=seeded_pipeline.embedder)
-        test_client = TestClient(create_app(settings, pipeline))
+        test_client = TestClient(create_app(settings, pipeline), client=LOCAL_CLIENT)
         test_client.__enter__()
         clients.append(test_client)
         return test_client
@@ -48,5 +50,6 @@ def module_writable_client(seeded_pipeline, seeded_index_dir, tmp_path_factory) 
     folder = tmp_path_factory.mktemp("module-index") / "index"
     shutil.copytree(seeded_index_dir, folder)
     settings = Settings(index_dir=folder)
-    with TestClient(create_app(settings, Pipeline(settings, embedder=seeded_pipeline.embedder))) as test_client:
+    with TestClient(create_app(settings, Pipeline(settings, embedder=seeded_pipeline.embedder)),
+                    client=LOCAL_CLIENT) as test_client:
         yield test_client

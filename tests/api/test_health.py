@@ -75,5 +75,11 @@ def test_openapi_and_docs(client):
     assert set(paths["/documents/{doc_id}"]) == {"get", "delete"}
     assert set(paths["/documents"]) == {"get", "post"}
     ask = schema["components"]["schemas"]["AskRequest"]["properties"]
-    assert ask["question"]["maxLength"] == 1000 and ask["top_k"]["maximum"] == 50
+    assert "RAG_MAX_QUESTION_CHARS" in ask["question"]["description"]
+    assert {"minimum": 1, "maximum": 50} == {k: v for k, v in ask["top_k"]["anyOf"][0].items() if k != "type"}
     assert client.get("/docs").status_code == 200
+
+
+def test_config_gives_the_question_limit(start_app, writable_seeded_settings):
+    settings = writable_seeded_settings.model_copy(update={"max_question_chars": 321})
+    assert start_app(settings).get("/config").json() == {"max_question_chars": 321}

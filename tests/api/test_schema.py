@@ -27,7 +27,8 @@ from rag.settings import Settings
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 OPERATIONS = [("/ask", "POST"), ("/search", "GET"), ("/documents", "GET"), ("/documents", "POST"),
-              ("/documents/{doc_id}", "GET"), ("/documents/{doc_id}", "DELETE"), ("/health", "GET")]
+              ("/documents/{doc_id}", "GET"), ("/documents/{doc_id}", "DELETE"), ("/health", "GET"),
+              ("/config", "GET")]
 MAX_EXAMPLES = 40
 
 
@@ -35,7 +36,7 @@ MAX_EXAMPLES = 40
 def api_schema(seeded_pipeline, seeded_index_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("schema-index") / "index"
     shutil.copytree(seeded_index_dir, folder)
-    settings_ = Settings(index_dir=folder)
+    settings_ = Settings(index_dir=folder, open_writes=True)  # the schema, not who may write: see test_security
     app = create_app(settings_, Pipeline(settings_, embedder=seeded_pipeline.embedder))
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 

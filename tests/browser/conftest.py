@@ -40,7 +40,7 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})  # the page follows it
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

@@ -34,7 +34,7 @@ def test_answer_card_names_article_and_date_in_the_documents_language(page, live
     page.wait_for_function("(node) => node.textContent.includes(' · ')", arg=source.element_handle(), timeout=TIMEOUT)
     assert source.inner_text() == f"{document['title']} · {document['meta']['date']}"
     assert card.locator("blockquote").get_attribute("lang") == document["meta"]["language"] == "de"
-    assert page.locator("html").get_attribute("lang") == "en"  # the page's own words stay English
+    assert page.locator("html").get_attribute("lang") == "en"  # the page's own words follow the browser (en-US)
 
 
 def test_cut_contexts_show_an_ellipsis(page, live_server, answered_reply):
@@ -72,7 +72,7 @@ def test_article_view_hides_markdown_but_keeps_offsets(page, live_server, answer
 
 
 def test_copy_button_copies_the_answer_with_its_source(browser, live_server, answered_reply):
-    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    context = browser.new_context(locale="en-US", permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     try:
         page.goto(live_server.url + "/")
@@ -129,8 +129,9 @@ def test_weak_answers_are_muted(page, answered_reply):
 def test_sources_keep_title_and_text_apart(page, answered_reply):
     answer_with(page, answered_reply)
     passage = answered_reply["passages"][0]
-    body = page.locator(".turn:last-child .passage-body").first
-    assert body.evaluate("(node) => node.textContent").startswith(passage["title"] + " ")
+    item = page.locator(".turn:last-child .passage").first
+    assert item.locator(".passage-title").evaluate("(node) => node.textContent") == passage["title"]
+    assert item.evaluate("(node) => node.textContent").startswith(passage["title"] + " ")
 
 
 def test_focus_moves_into_the_article_and_back(page, answered_reply):

@@ -1,6 +1,5 @@
 """Hostile input: random Unicode (emoji, RTL, combining marks, NUL, CRLF, lone surrogates), 1 MB lines, empty and
-binary files. Nothing crashes and every offset stays exact: fast properties on make_document + chunk_document /
-document_units, the HTTP API with a fake embedder, and a few examples through the real pipeline and model."""
+binary files. Nothing crashes and every offset stays exact: fast properties on make_document + split_document, the HTTP API with a fake embedder, and a few examples through the real pipeline and model."""
 from __future__ import annotations
 
 import asyncio
@@ -16,13 +15,15 @@ from hypothesis import strategies as st
 from rag.api import create_app
 from rag.api.app import BodyLimit
 from rag.api.documents import WRITE_RETRY_AFTER_S
-from rag.corpus.files import make_document, read_file, spelled_date
+from rag.corpus.files import make_document, read_file
 from rag.errors import InvalidInput
-from rag.index.chunk import chunk_document, document_units
+from rag.index.chunk import split_document
 from rag.pipeline import Pipeline
-from rag.settings import Settings
+from rag.settings import Settings, default
+from rag.text import spelled_date
 
 from ..conftest import FakeEmbedder
+from ..servers import LOCAL_CLIENT
 from .conftest import index_state
 
 SPECIAL = ["\x00", "\r\n", "\r", "\n\n", "\t", "\u200b", "\u200d", "\u200e", "\u200f", "\u202e", "\u2066", "\u2028",
@@ -42,14 +43,14 @@ def assert_exact(text: str) -> None:
         assert not text.strip()
         return
     assert document.text == text  # kept untouched
-    for chunk in chunk_document(document):
-        assert 0 <= chunk.start < chunk.end <= len(text)
-        assert text[chunk.start:chunk.end] == chunk.text
+    spans = split_document(document, default("chunk_chars"), default("chunk_overlap_chars"))
+    for start, end in spans.chunk_spans:
+        assert 0 <= start < end <= len(text)
     previous = 0
-    for unit in document_units(document):
-        assert previous <= unit.start < unit.end <= len(text)
-        assert text[unit.start:unit.end].strip()
-        previous = unit.start
+    for start, end in spans.unit_spans:
+        assert previous <= start < end <= len(text)
+        assert text[start:end].strip()
+        previous = start
     for span in document.meta.get("boilerplate", []):
         start, end = (span["start"], span["end"]) if isinstance(span, dict) else span
         assert 0 <= start <= end <= len(text)
@@ -91,7 +92,7 @@ def test_any_bytes_read_or_refused(tmp_path_factory, data):
 @pytest.fixture(scope="module")
 def fake_client(tmp_path_factory):
     settings = Settings(index_dir=tmp_path_factory.mktemp("hostile") / "index", rate_limit=0)
-    with TestClient(create_app(settings, Pipeline(settings, embedder=FakeEmbedder()))) as client:
+    with TestClient(create_app(settings, Pipeline(settings, embedder=FakeEmbedder())), client=LOCAL_CLIENT) as client:
         yield client
 
 
@@ -267,7 +268,7 @@ def test_invisible_questions_are_refused(fake_client, question):
     ("https://a.example", "POST", "x-evil", "headers")])
 def test_cors_refusals_are_json(tmp_path, origin, method, headers, refusal):
     settings = Settings(index_dir=tmp_path / "index", cors_origins="https://a.example", rate_limit=0)
-    with TestClient(create_app(settings, Pipeline(settings, embedder=FakeEmbedder()))) as client:
+    with TestClient(create_app(settings, Pipeline(settings, embedder=FakeEmbedder())), client=LOCAL_CLIENT) as client:
         response = client.options("/ask", headers={"Origin": origin, "Access-Control-Request-Method": method,
                                                    "Access-Control-Request-Headers": headers})
         assert response.status_code == 400 and response.headers["content-type"] == "application/json"

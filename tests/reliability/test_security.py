@@ -16,12 +16,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from rag.api import create_app
-from rag.api.security import RateLimit
+from rag.api.security import WRITES_CLOSED, RateLimit
 from rag.corpus.files import find_files, read_folder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
-from ..servers import ThreadServer
+from ..servers import LOCAL_CLIENT, ThreadServer
 
 KEY = "s3cret-key-Zq8"
 
@@ -32,7 +32,8 @@ def make_client(index_copy, seeded_pipeline):
 
     def make(**overrides) -> TestClient:
         settings = Settings(index_dir=index_copy, **overrides)
-        client = TestClient(create_app(settings, Pipeline(settings, embedder=seeded_pipeline.embedder)))
+        client = TestClient(create_app(settings, Pipeline(settings, embedder=seeded_pipeline.embedder)),
+                            client=LOCAL_CLIENT)
         client.__enter__()
         clients.append(client)
         return client
@@ -45,11 +46,45 @@ def make_client(index_copy, seeded_pipeline):
 DOC = {"id": "sec/1", "text": "Die Gemeinde Quastenberg baut eine Seilbahn über den Fluss."}
 
 
-def test_no_key_configured_everything_is_open(make_client):
-    client = make_client()
+@pytest.mark.parametrize("peer", [LOCAL_CLIENT, ("127.8.9.10", 4000), ("::1", 4000)])
+def test_no_key_writes_from_this_machine(make_client, peer):
+    client = TestClient(make_client().app, client=peer)
     assert client.post("/documents", json=DOC).status_code == 201
     assert client.delete("/documents/sec/1").status_code == 204
     assert "securitySchemes" not in client.get("/openapi.json").json().get("components", {})
+
+
+# Starlette's TestClient is "testclient": no address, so not this machine either
+@pytest.mark.parametrize("peer", [("10.1.2.3", 4000), ("172.17.0.1", 4000), ("2001:db8::1", 4000),
+                                  ("testclient", 50000)])
+def test_no_key_writes_from_elsewhere_are_refused(make_client, peer):
+    client = TestClient(make_client().app, client=peer)
+    for response in (client.post("/documents", json=DOC), client.delete("/documents/000_4cb28fa25178b61e")):
+        assert response.status_code == 403
+        assert response.json() == {"detail": WRITES_CLOSED} and "RAG_API_KEY" in WRITES_CLOSED
+    assert client.get("/documents/000_4cb28fa25178b61e").status_code == 200  # reads stay open
+    assert client.post("/ask", json={"question": "Was sagte Lawrow?"}).status_code == 200
+
+
+def test_open_writes_accept_every_client(make_client):
+    client = TestClient(make_client(open_writes=True).app, client=("10.1.2.3", 4000))
+    assert client.post("/documents", json=DOC).status_code == 201
+    assert client.delete("/documents/sec/1").status_code == 204
+
+
+def test_a_key_replaces_the_loopback_rule(make_client):
+    client = TestClient(make_client(api_key=KEY).app, client=("10.1.2.3", 4000))
+    assert client.post("/documents", json=DOC, headers={"X-API-Key": KEY}).status_code == 201
+    assert client.post("/documents", json=DOC).status_code == 401
+
+
+@pytest.mark.parametrize(("overrides", "said"), [
+    ({}, "only from this machine"), ({"open_writes": True}, "open to every client"),
+    ({"api_key": KEY}, "need the API key")])
+def test_the_start_up_log_says_who_may_write(make_client, caplog, overrides, said):
+    caplog.set_level(logging.INFO, logger="rag.api.security")
+    make_client(**overrides)
+    assert any(said in record.getMessage() for record in caplog.records if record.name == "rag.api.security")
 
 
 def test_writes_need_the_key(make_client):

@@ -24,6 +24,7 @@ from rag.settings import Settings
 from rag.types import Document
 
 from ..conftest import FakeEmbedder
+from ..servers import LOCAL_CLIENT
 
 DIM = 4
 # every character str.splitlines breaks at, NUL, CR, lone combining marks, BOM, a lone surrogate, the last code point
@@ -65,10 +66,11 @@ def test_line_separators_survive_a_restart_of_the_service(tmp_path):
     posted = {f"doc-{i}": {"id": f"doc-{i}", "title": f"Titel{c}zwei", "text": f"Ein Satz.{c}Noch ein Satz{c}.",
                            "meta": {f"k{c}": f"v{c}", "list": [c, {c: c}]}}
               for i, c in enumerate(["\u2028", "\u2029", "\x85", "\r", "\x00\u0301"])}
-    with TestClient(create_app(settings, Pipeline(settings, embedder=embedder))) as client:
+    with TestClient(create_app(settings, Pipeline(settings, embedder=embedder)), client=LOCAL_CLIENT) as client:
         for body in posted.values():
             assert client.post("/documents", json=body).status_code == 201
-    with TestClient(create_app(settings, Pipeline(settings, embedder=embedder))) as client:  # the restart
+    # the restart
+    with TestClient(create_app(settings, Pipeline(settings, embedder=embedder)), client=LOCAL_CLIENT) as client:
         assert client.get("/health").status_code == 200
         for doc_id, body in posted.items():
             stored = client.get(f"/documents/{doc_id}").json()

@@ -1,0 +1,21 @@
+"""The rules a question meets at every door (HTTP, CLI, Python): checked once, where it enters the pipeline."""
+from __future__ import annotations
+
+import unicodedata
+
+from ..errors import InvalidInput
+
+MEANINGFUL_CATEGORIES = "LNS"  # Unicode letters, numbers, symbols: a question needs one (not only NUL or zero-width)
+
+
+def check_question(question: str, max_chars: int) -> str:
+    """The question without surrounding spaces; InvalidInput when it is empty, has nothing but invisible or control
+    characters, or is over ``max_chars`` characters (RAG_MAX_QUESTION_CHARS)."""
+    question = (question or "").strip()
+    if not question:
+        raise InvalidInput("the question is empty")
+    if not any(unicodedata.category(c)[0] in MEANINGFUL_CATEGORIES for c in question):
+        raise InvalidInput("the question has no letter, digit or symbol")
+    if len(question) > max_chars:
+        raise InvalidInput(f"the question has {len(question)} characters; at most {max_chars} are allowed")
+    return question

@@ -1,0 +1,47 @@
+"""Views of a document's text: what chunking keeps (``content_spans``) and what the model and BM25 read
+(``searchable_text``, ``chunk_view``). The text itself is never changed; offsets always count the original."""
+from __future__ import annotations
+
+import re
+
+from .types import Document, Span
+
+GERMAN_MONTHS = "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split()
+INLINE_LINK = re.compile(r"\[([^\]\n]{0,200})\]\([^)\s]{0,500}\)")
+
+
+def content_spans(document: Document) -> list[Span]:
+    """The parts of the document between its boilerplate spans."""
+    spans, cursor = [], 0
+    for start, end in document.meta.get("boilerplate", []):
+        if start > cursor:
+            spans.append(Span(cursor, start))
+        cursor = max(cursor, end)
+    if cursor < len(document.text):
+        spans.append(Span(cursor, len(document.text)))
+    return [span for span in spans if document.text[span.start:span.end].strip()]
+
+
+def searchable_text(text: str) -> str:
+    """What the model and the lexical index read: link markup reduced to its link text (lengths may change)."""
+    return INLINE_LINK.sub(r"\1", text)
+
+
+def chunk_view(document: Document, start: int, end: int) -> str:
+    """What the model and the lexical index read for a chunk: the document's title and date, then the chunk's text
+    (so that "im Februar 2023" or a headline word finds the article's passages); offsets are untouched."""
+    head = " · ".join(part for part in (document.title if document.title != document.id else "",
+                                        spelled_date(document.meta.get("date", ""))) if part)
+    body = searchable_text(document.text[start:end])
+    return f"{head}\n{body}" if head else body
+
+
+def spelled_date(iso: str) -> str:
+    """2023-02-22 → "22. Februar 2023", the way the articles write dates (and questions ask for them)."""
+    if not isinstance(iso, str):  # a client's meta.date may be any JSON value
+        return ""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso)
+    if not match or not 1 <= int(match[2]) <= 12:  # "2024-13-01" or "2024-00-01": no month to spell
+        return iso
+    year, month, day = (int(x) for x in match.groups())
+    return f"{day}. {GERMAN_MONTHS[month - 1]} {year}"

@@ -1,0 +1,95 @@
+"""Every 4xx of every route has one body: ``{"detail": "<a sentence>"}`` (422s of a field add ``"field"``); the
+sentence for a question is the one the CLI prints."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from rag.cli import cli
+from rag.pipeline import check_question
+from rag.settings import Settings
+
+LAWROW = "Was sagte Lawrow über ein Bündnis?"
+DOC = {"id": "err/1", "text": "Die Gemeinde Quastenberg baut eine Seilbahn über den Fluss."}
+
+
+def assert_error_body(response, status: int) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) <= {"detail", "field"} and isinstance(body["detail"], str), body
+    return body["detail"]
+
+
+@pytest.mark.parametrize(("body", "field", "detail"), [
+    ({"question": ""}, "question", "the question is empty"),
+    ({"question": "  \n "}, "question", "the question is empty"),
+    ({}, "question", "the question is missing"),
+    ({"question": 42}, "question", "the question must be a string"),
+    ({"question": LAWROW, "top_k": 0}, "top_k", "top_k must be at least 1"),
+    ({"question": LAWROW, "top_k": 51}, "top_k", "top_k must be at most 50"),
+    ({"question": LAWROW, "top_k": "many"}, "top_k", "top_k must be a whole number"),
+    ({"question": LAWROW, "max_answers": 11}, "max_answers", "max_answers must be at most 10"),
+    ([], "", "the body must be a JSON object"),
+], ids=lambda value: json.dumps(value)[:30] if not isinstance(value, str) else value)
+def test_ask_422_is_one_sentence_naming_the_field(client, body, field, detail):
+    response = client.post("/ask", json=body)
+    assert assert_error_body(response, 422) == detail
+    assert response.json()["field"] == field
+
+
+def test_several_fields_are_one_sentence(client):
+    response = client.post("/ask", json={"question": "", "top_k": 0})
+    assert assert_error_body(response, 422) == "the question is empty; top_k must be at least 1"
+
+
+def test_http_and_cli_say_the_same_about_a_question(client, seeded_index_dir, monkeypatch):
+    monkeypatch.setenv("RAG_INDEX_DIR", str(seeded_index_dir))
+    for question in ("", "x" * 1001):
+        with pytest.raises(Exception) as raised:
+            check_question(question)
+        said = str(raised.value)
+        assert client.post("/ask", json={"question": question}).json()["detail"] == said
+        assert client.get("/search", params={"q": question}).json()["detail"] == said
+        result = CliRunner().invoke(cli, ["ask", question])
+        assert result.exit_code == 1 and said in result.output
+
+
+def test_invalid_json_is_a_sentence(client):
+    response = client.post("/ask", content=b'{"question": ', headers={"content-type": "application/json"})
+    assert assert_error_body(response, 422).startswith("the body is not valid JSON")
+
+
+def test_every_route_answers_4xx_with_the_same_body(client, start_app, writable_seeded_settings):
+    key = start_app(Settings(index_dir=writable_seeded_settings.index_dir, api_key="k3y", api_key_for_reads=True,
+                             rate_limit=2))
+    small = start_app(Settings(index_dir=writable_seeded_settings.index_dir, max_body_bytes=1024))
+    remote = TestClient(client.app)  # "testclient": not this machine
+    checks = [
+        (client.get("/search", params={"q": "Lawrow", "k": 0}), 422, "k must be at least 1"),
+        (client.get("/documents", params={"limit": 0}), 422, "limit must be at least 1"),
+        (client.get("/documents/nope"), 404, "no document with id 'nope'"),
+        (remote.delete("/documents/nope"), 403, "accepted only from this machine"),
+        (remote.post("/documents", json=DOC), 403, "RAG_OPEN_WRITES=true"),
+        (client.get("/nowhere"), 404, "no such route: /nowhere"),
+        (client.put("/ask", json={"question": LAWROW}), 405, "PUT is not allowed on /ask; use POST"),
+        (small.post("/documents", json={"text": "x" * 2000}), 413, "larger than 1024 bytes"),
+        (small.post("/documents", json={"text": ""}), 422, "the text is empty"),
+        (small.post("/documents", json={"text": "x", "meta": {"sha256": "0"}}), 422, "meta may not set sha256"),
+        (key.get("/health"), 401, "missing API key"),
+        (key.post("/documents", json=DOC, headers={"X-API-Key": "wrong"}), 401, "invalid API key"),
+        (key.get("/health", headers={"X-API-Key": "k3y"}), 429, "too many requests"),
+    ]
+    for response, status, words in checks:
+        assert words in assert_error_body(response, status), (status, words)
+
+
+def test_the_schema_documents_the_error_body(client):
+    schema = client.get("/openapi.json").json()
+    error = schema["components"]["schemas"]["Error"]
+    assert error["properties"]["detail"]["type"] == "string" and set(error["properties"]) == {"detail", "field"}
+    post = schema["paths"]["/documents"]["post"]["responses"]
+    assert {"401", "403", "413", "422", "429"} <= set(post)
