@@ -16,7 +16,9 @@ probable first). The passage's fused retrieval score is left out on purpose: it 
 so taking an article out leaves the other passages with scores they would not have in an index without it.
 
 Threshold: the one with the best accuracy on these questions (answerable: the top answer is right and kept;
-unanswerable: turned away), the two domains weighted equally.
+unanswerable: turned away), the two domains weighted equally, among those that turn away at most MAX_LOST of the
+answerable questions of each domain (on the news set, accuracy hardly moves between 0.08 and 0.4 while the answerable
+questions lost grow from 7 % to 34 %).
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ NEWS = ROOT / "data" / "news_qa" / "questions.jsonl"
 CALIBRATION_ARTICLES = range(16, 24)
 RETRIEVED = 10  # passages retrieved, so that three remain when an article's passages are taken out
 THRESHOLDS = np.linspace(0.02, 0.8, 40)
+MAX_LOST = 0.10  # share of answerable questions a threshold may turn away, in each domain
 
 
 def candidates(pipeline: Pipeline, question: str, keep, gold_docs: list[str], answers: list[str]) -> list[dict]:
@@ -135,8 +138,9 @@ def main() -> None:
     weights = fit_logistic(np.array([c["features"] for c in every]), np.array([c["right"] for c in every], float))
     domains = sorted({row["domain"] for row in rows})
     by_domain = {d: [row for row in rows if row["domain"] == d] for d in domains}
-    threshold = float(max(THRESHOLDS, key=lambda t: np.mean([accuracy(by_domain[d], weights, t)["accuracy"]
-                                                             for d in domains])))
+    allowed = [t for t in THRESHOLDS if all(accuracy(by_domain[d], weights, t)["lost"] <= MAX_LOST for d in domains)]
+    threshold = float(max(allowed or THRESHOLDS[:1],
+                          key=lambda t: np.mean([accuracy(by_domain[d], weights, t)["accuracy"] for d in domains])))
     print("weights:", ", ".join(f"{name} {w:.4f}" for name, w in zip(FEATURES + ("bias",), weights)),
           f"; threshold {threshold:.3f}")
     for domain in domains:
