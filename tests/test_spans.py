@@ -75,3 +75,8 @@ def test_clean_spans_are_inside_idempotent_trimmed_whole_and_balanced(text, data
     words = [i for i in range(low, high) if text[i].isalnum()]
     if words:  # the answer keeps some of the words it was given
         assert any(a <= i < b for i in words)
+
+
+def test_an_unpaired_bracket_at_the_end_is_dropped_not_grown_to():
+    text = "vor allem Pflegeheimbetreiber (hauptsächlich Omnicare, Kindred Healthcare und PharMerica) sind"
+    assert cleaned(text, "Omnicare, Kindred Healthcare und PharMerica)") == "Omnicare, Kindred Healthcare und PharMerica"

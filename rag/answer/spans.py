@@ -19,15 +19,16 @@ REACH = 40  # characters an answer may grow by on either side to take in the oth
 
 
 def clean_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """[start, end) grown to whole words and compounds, with quotes and brackets in pairs (grown by at most REACH
-    characters within the line to take in a missing half, else cut to the part without unpaired ones), without
-    surrounding spaces, edge punctuation (an abbreviation keeps its full stop) or a pair wrapping the whole answer.
+    """[start, end) grown to whole words and compounds, with quotes and brackets in pairs (an unpaired one at either
+    end is dropped; inside, the range grows by at most REACH characters within the line to take in its other half,
+    else is cut to the part without unpaired ones), without surrounding spaces, edge punctuation (an abbreviation
+    keeps its full stop) or a pair wrapping the whole answer.
 
     Always a range inside ``text``; idempotent; non-empty when [start, end) holds a letter or digit."""
     start, end = sorted((min(max(start, 0), len(text)), min(max(end, 0), len(text))))
     while True:
         before = (start, end)
-        start, end = _stripped(text, *_balanced(text, *_whole_words(text, start, end)))
+        start, end = _stripped(text, *_balanced(text, *_stripped(text, *_whole_words(text, start, end))))
         if (start, end) == before:
             return start, end
 
@@ -93,7 +94,8 @@ def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _stripped(text: str, start: int, end: int) -> tuple[int, int]:
-    """Without surrounding spaces, edge punctuation and a pair of quotes or brackets around the whole range."""
+    """Without surrounding spaces, edge punctuation, unpaired quotes or brackets at either end and a pair of them
+    around the whole range."""
     while True:
         before = (start, end)
         while start < end and (text[start].isspace() or text[start] in EDGE_PUNCTUATION):
@@ -101,7 +103,12 @@ def _stripped(text: str, start: int, end: int) -> tuple[int, int]:
         while end > start and (text[end - 1].isspace() or (text[end - 1] in EDGE_PUNCTUATION
                                                           and not _abbreviation(text, start, end))):
             end -= 1
-        if end - start >= 2 and _pairs(text[start:end])[0].get(0) == end - start - 1:
+        pairs, unpaired = _pairs(text[start:end])
+        if unpaired and unpaired[0] == 0:
+            start += 1
+        elif unpaired and unpaired[-1] == end - start - 1:
+            end -= 1
+        elif end - start >= 2 and pairs.get(0) == end - start - 1:
             start, end = start + 1, end - 1
         if (start, end) == before:
             return start, end
