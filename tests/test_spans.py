@@ -80,3 +80,8 @@ def test_clean_spans_are_inside_idempotent_trimmed_whole_and_balanced(text, data
 def test_an_unpaired_bracket_at_the_end_is_dropped_not_grown_to():
     text = "vor allem Pflegeheimbetreiber (hauptsächlich Omnicare, Kindred Healthcare und PharMerica) sind"
     assert cleaned(text, "Omnicare, Kindred Healthcare und PharMerica)") == "Omnicare, Kindred Healthcare und PharMerica"
+
+
+def test_half_a_quotation_becomes_the_whole_one():
+    text = "Russland sei offen für den „Aufbau einer echten Allianz mit China“. Lawrow"
+    assert cleaned(text, "China“.") == "Aufbau einer echten Allianz mit China"

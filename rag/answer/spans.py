@@ -19,10 +19,10 @@ REACH = 40  # characters an answer may grow by on either side to take in the oth
 
 
 def clean_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """[start, end) grown to whole words and compounds, with quotes and brackets in pairs (an unpaired one at either
-    end is dropped; inside, the range grows by at most REACH characters within the line to take in its other half,
-    else is cut to the part without unpaired ones), without surrounding spaces, edge punctuation (an abbreviation
-    keeps its full stop) or a pair wrapping the whole answer.
+    """[start, end) grown to whole words and compounds, with quotes and brackets in pairs (an unpaired bracket at
+    either end is dropped; otherwise the range grows by at most REACH characters within the line to take in the other
+    half, so that half a quotation becomes the whole one, else is cut to the part without unpaired ones), without
+    surrounding spaces, edge punctuation (an abbreviation keeps its full stop) or a pair wrapping the whole answer.
 
     Always a range inside ``text``; idempotent; non-empty when [start, end) holds a letter or digit."""
     start, end = sorted((min(max(start, 0), len(text)), min(max(end, 0), len(text))))
@@ -94,8 +94,8 @@ def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _stripped(text: str, start: int, end: int) -> tuple[int, int]:
-    """Without surrounding spaces, edge punctuation, unpaired quotes or brackets at either end and a pair of them
-    around the whole range."""
+    """Without surrounding spaces, edge punctuation, an unpaired bracket at either end and a pair of quotes or
+    brackets around the whole range."""
     while True:
         before = (start, end)
         while start < end and (text[start].isspace() or text[start] in EDGE_PUNCTUATION):
@@ -104,9 +104,9 @@ def _stripped(text: str, start: int, end: int) -> tuple[int, int]:
                                                           and not _abbreviation(text, start, end))):
             end -= 1
         pairs, unpaired = _pairs(text[start:end])
-        if unpaired and unpaired[0] == 0:
+        if unpaired and unpaired[0] == 0 and text[start] not in QUOTES:
             start += 1
-        elif unpaired and unpaired[-1] == end - start - 1:
+        elif unpaired and unpaired[-1] == end - start - 1 and text[end - 1] not in QUOTES:
             end -= 1
         elif end - start >= 2 and pairs.get(0) == end - start - 1:
             start, end = start + 1, end - 1
