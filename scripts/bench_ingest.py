@@ -20,9 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import ROOT
+
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-ROOT = Path(__file__).resolve().parent.parent
 XQUAD = ROOT / "data" / "xquad"
 
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """Performance on this machine, in one run: the embedding floor, /ask over HTTP, ingest, re-ingest, RSS, start-up.
 
-    python scripts/bench_perf.py [--reps 20] [--http-rounds 10] [--port 8765] [--profile]
+    python scripts/bench_perf.py [--reps 20] [--http-rounds 10] [--profile]
 
 (a) floor: one question embedded in-process with the service's model (its vector and, when the pipeline uses them,
     its latent terms: a second encoder pass), p50/p99 over the seed questions
     (data/seed_qa_dev.jsonl) repeated --reps times;
-(b) POST /ask over HTTP: starts `rag serve` on 127.0.0.1 over a temporary RAG_INDEX_DIR, sends the seed
+(b) POST /ask over HTTP: starts `rag serve` on a free 127.0.0.1 port over a temporary RAG_INDEX_DIR, sends the seed
     questions sequentially --http-rounds times; p50/p99 and their ratios to the floor's p50 (targets ≤ 2×, ≤ 4×);
     the in-process Pipeline.ask p50 beside it shows what HTTP adds;
 (c) ingest: chunks+units per second of a full ingest of seeds/ against embedding the same texts bare (target
@@ -24,33 +24,18 @@ import json
 import os
 import pstats
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT, ServeProcess, ask_ms, callers_settings, rss_mib
+
+from rag.evaluate import percentile
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.text import chunk_view, searchable_text
+
 QUESTIONS = ROOT / "data" / "seed_qa_dev.jsonl"
-
-from rag.pipeline import Pipeline  # noqa: E402
-from rag.settings import Settings  # noqa: E402
-from rag.text import chunk_view, searchable_text  # noqa: E402
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))  # nearest rank
-    return ordered[rank]
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def ms(seconds: float) -> float:
@@ -91,31 +76,24 @@ def bench_ingest(seeds: Path, folder: Path) -> tuple[Pipeline, dict]:
                       "reingest_max_s": max(again)}
 
 
+def latencies(call, questions: list[str], reps: int, warm_up: int) -> list[float]:
+    """Milliseconds of ``call(question)`` for each question, ``reps`` times over, after ``warm_up`` calls not counted."""
+    for q in questions[:warm_up]:
+        call(q)
+    out = []
+    for _ in range(reps):
+        for q in questions:
+            started = time.perf_counter()
+            call(q)
+            out.append(ms(time.perf_counter() - started))
+    return out
+
+
 def bench_floor(pipeline: Pipeline, questions: list[str], reps: int) -> list[float]:
     """The model's work per question, as the retriever asks for it (Retriever.embed_question): the vector, and the
     latent terms when it uses them, from one pass."""
     snapshot = pipeline.index.snapshot
-    for q in questions[:5]:
-        pipeline.retriever.embed_question(q, snapshot)
-    out = []
-    for _ in range(reps):
-        for q in questions:
-            started = time.perf_counter()
-            pipeline.retriever.embed_question(q, snapshot)
-            out.append(ms(time.perf_counter() - started))
-    return out
-
-
-def bench_inprocess(pipeline: Pipeline, questions: list[str], reps: int) -> list[float]:
-    for q in questions[:3]:
-        pipeline.ask(q)
-    out = []
-    for _ in range(reps):
-        for q in questions:
-            started = time.perf_counter()
-            pipeline.ask(q)
-            out.append(ms(time.perf_counter() - started))
-    return out
+    return latencies(lambda q: pipeline.retriever.embed_question(q, snapshot), questions, reps, warm_up=5)
 
 
 def profile(pipeline: Pipeline, questions: list[str], reps: int) -> str:
@@ -148,57 +126,22 @@ def profile(pipeline: Pipeline, questions: list[str], reps: int) -> str:
             f"(profiling inflates the Python part)\n" + buffer.getvalue())
 
 
-def post(url: str, question: str) -> float:
-    body = json.dumps({"question": question}).encode()
-    request = urllib.request.Request(url, data=body, headers={"content-type": "application/json"})
+def bench_server(folder: Path, questions: list[str], rounds: int) -> dict:
+    """`rag serve` over the index in ``folder`` (with the RAG_* settings of the in-process runs): its start-up, RSS and
+    /ask latency."""
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=120) as response:
-        response.read()
-    return ms(time.perf_counter() - started)
-
-
-def bench_server(folder: Path, port: int, questions: list[str], rounds: int) -> dict:
-    env = dict(os.environ, RAG_INDEX_DIR=str(folder), RAG_SEEDS_DIR=str(ROOT / "seeds"))
-    rag = Path(sys.executable).parent / "rag"
-    command = [str(rag)] if rag.exists() else [sys.executable, "-c", "from rag.cli import main; main()"]
-    log = tempfile.TemporaryFile()
-    started = time.perf_counter()
-    server = subprocess.Popen(command + ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            if server.poll() is not None:
-                log.seek(0)
-                sys.exit(f"rag serve exited with {server.returncode}:\n{log.read().decode(errors='replace')}")
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.05)
-            if time.perf_counter() - started > 120:
-                sys.exit("rag serve did not answer /health within 120 s")
+    with ServeProcess(folder, folder.parent / "serve.log", **callers_settings()).start(timeout=120) as server:
         startup_s = time.perf_counter() - started
-        rss_idle = rss_mib(server.pid)
-        for q in questions[:3]:
-            post(base + "/ask", q)
-        latencies = [post(base + "/ask", q) for _ in range(rounds) for q in questions]
-        return {"startup_s": startup_s, "rss_idle": rss_idle, "rss_after": rss_mib(server.pid),
-                "latencies": latencies, "pid": server.pid}
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        rss_idle = rss_mib(server.process.pid)
+        asked = latencies(lambda q: ask_ms(server.url, q), questions, rounds, warm_up=3)
+        return {"startup_s": startup_s, "rss_idle": rss_idle, "rss_after": rss_mib(server.process.pid),
+                "latencies": asked}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=20, help="repetitions of the seed questions for the floor")
     parser.add_argument("--http-rounds", type=int, default=10, help="repetitions of the seed questions over HTTP")
-    parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seeds", type=Path, default=ROOT / "seeds")
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--profile", action="store_true")
@@ -224,14 +167,14 @@ def main() -> None:
         floor = bench_floor(pipeline, questions, args.reps)
         floor_p50 = percentile(floor, 50)
         print(f"\n## floor: {line('embed one question in-process (vector, and latent terms when the pipeline uses them)', floor)}")
-        inproc = bench_inprocess(pipeline, questions, max(1, args.reps // 4))
+        inproc = latencies(pipeline.ask, questions, max(1, args.reps // 4), warm_up=3)
         print(line("Pipeline.ask in-process", inproc)
               + f"  → beyond the model: {percentile(inproc, 50) - floor_p50:.1f} ms at p50")
         if args.profile:
             print("\n## profile\n" + profile(pipeline, questions, 3))
         del pipeline
 
-        server = bench_server(work / "index", args.port, questions, args.http_rounds)
+        server = bench_server(work / "index", questions, args.http_rounds)
         lat = server["latencies"]
         p50, p99 = percentile(lat, 50), percentile(lat, 99)
         print(f"\n## POST /ask over HTTP, sequential: {line('latency', lat)}")

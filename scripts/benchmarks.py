@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,10 +23,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import RAG, ROOT
 
-from rag.evaluate import QA_COLUMNS, SQUAD_COLUMNS, table  # noqa: E402
+from rag.evaluate import QA_COLUMNS, SQUAD_COLUMNS, table
 
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
 CROSS_COLUMNS = [("R@1", "recall_at_1"), ("MRR@10", "mrr_at_10"), ("hit@1", "answer_hit_at_1"),
@@ -42,11 +40,6 @@ QUESTION_WORDS = [  # (label, pattern on the question's start, German and Englis
     ("welche / which", r"(welche[rsnm]?|which)\b"),
     ("was / what", r"(was|what)\b"),
 ]
-
-
-def rag_executable() -> str:
-    local = Path(sys.executable).with_name("rag")
-    return str(local) if local.exists() else (shutil.which("rag") or "rag")
 
 
 def shown(path: Path) -> str:
@@ -76,7 +69,7 @@ def run_json(args: list[str], env: dict | None = None, name: str | None = None) 
         return json.loads((REPLAY_DIR / f"{name}.json").read_text(encoding="utf-8")), float(seconds.get(name, 0))
     started = time.perf_counter()
     print("$ rag " + " ".join(shlex.quote(a) for a in args), file=sys.stderr, flush=True)
-    done = subprocess.run([rag_executable(), *args], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    done = subprocess.run([*RAG, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True,
                           env={**os.environ, **BASE_ENV, **(env or {})})
     if done.returncode:
         sys.exit(f"rag {' '.join(args)} failed with status {done.returncode}")
@@ -94,7 +87,7 @@ def run_plain(args: list[str], env: dict | None = None) -> None:
     if REPLAY_DIR is not None:
         return
     print("$ rag " + " ".join(shlex.quote(a) for a in args), file=sys.stderr, flush=True)
-    subprocess.run([rag_executable(), *args], cwd=ROOT, check=True, env={**os.environ, **BASE_ENV, **(env or {})})
+    subprocess.run([*RAG, *args], cwd=ROOT, check=True, env={**os.environ, **BASE_ENV, **(env or {})})
 
 
 def command(args: list[str], env: str = "") -> str:

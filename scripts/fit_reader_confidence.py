@@ -24,22 +24,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from common import ROOT
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from rag.answer.confidence import CALIBRATION_PATH, FEATURES, evidence  # noqa: E402
-from rag.evaluate import load_squad, replace_questions  # noqa: E402
-from rag.metrics import answer_matches  # noqa: E402
-from rag.pipeline import Pipeline  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from rag.answer.confidence import CALIBRATION_PATH, FEATURES, evidence
+from rag.evaluate import load_squad, replace_questions
+from rag.metrics import answer_matches
+from rag.pipeline import Pipeline
+from rag.settings import Settings
 
 XQUAD = ROOT / "data" / "xquad"
 NEWS = ROOT / "data" / "news_qa" / "questions.jsonl"

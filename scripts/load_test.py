@@ -17,9 +17,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,59 +24,14 @@ import time
 from pathlib import Path
 
 import httpx
+from common import ROOT, ServeProcess, rss_mib
 
-ROOT = Path(__file__).resolve().parent.parent
+from rag.evaluate import percentile
+
 QUESTIONS = ["Was sagte Lawrow über ein Bündnis?", "What did Lawrow say about an alliance?",
              "Wann trafen sich Putin und Xi Jinping?", "Welche Rolle spielt Kasachstan?",
              "Was sagte Putin über den Westen?", "Wie viel Gas liefert Russland nach China?",
              "Who criticised the sanctions?", "Was bedeutet die Partnerschaft für Europa?"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rss_mib(pid: int, kind: str = "VmRSS") -> float:
-    """Resident memory in MiB: all of it (VmRSS), or its anonymous part (RssAnon) or file-backed part (RssFile).
-
-    The bundled model is a memory-mapped file: its pages count as RssFile once a new token first touches them, and
-    the kernel can drop them again. A leak would show in RssAnon.
-    """
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(kind + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
-def start_server(index_dir: Path, log_path: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update({"RAG_INDEX_DIR": str(index_dir), "RAG_RATE_LIMIT": "0", **env_extra})
-    rag = Path(sys.executable).parent / "rag"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([str(rag), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                   stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600  # building the index from seeds/ takes a while on 2 cores
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"rag serve exited: {log_path.read_text()[-2000:]}")
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("rag serve did not start")
 
 
 def run(url: str, duration: float, clients: int, write_every: float, seed: int) -> dict:
@@ -150,7 +102,7 @@ def run(url: str, duration: float, clients: int, write_every: float, seed: int) 
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent reading clients (default 8)")
@@ -160,14 +112,15 @@ def main(argv: list[str] | None = None) -> dict:
                         help="index to copy (built from seeds/ into the copy when missing)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
+    args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="rag-load-") as tmp:
         index_dir = Path(tmp) / "index"
         if (args.index / "CURRENT").exists():
             shutil.copytree(args.index, index_dir, ignore=shutil.ignore_patterns(".write.lock"))
-        process, url = start_server(index_dir, Path(tmp) / "serve.log", {})
-        try:
+        # building the index from seeds/ (when --index has none) takes a while on 2 cores
+        with ServeProcess(index_dir, Path(tmp) / "serve.log").start(timeout=600) as server:
+            url, process = server.url, server.process
             httpx.post(url + "/ask", json={"question": QUESTIONS[0]}, timeout=60)  # first-request costs out of the way
             health = httpx.get(url + "/health", timeout=30).json()
             rss_before = rss_mib(process.pid)
@@ -189,12 +142,6 @@ def main(argv: list[str] | None = None) -> dict:
                                  "every_tenth_of_the_run": timeline}
             result["index"] = {"documents": health["documents"], "chunks": health["chunks"]}
             result["cpus"] = os.cpu_count()
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
     if args.json:
         print(json.dumps(result))
     else:

@@ -1,6 +1,7 @@
 """Reads under hostile load: /health and /ask latency while a 1 MB document is POSTed, and /ask p50 while 4
 clients send 1,000-character junk questions: at --junk-rate each (inside the default rate limit of 10 a second), then
-as fast as they can. Starts `rag serve` on 127.0.0.1 over a copy of INDEX; prints numbers.
+as fast as they can. Starts `rag serve` on a free 127.0.0.1 port over a copy of INDEX (default settings, no rate
+limit); prints numbers.
 
     python scripts/reliability_bench.py --index /tmp/ix --seconds 30
 """
@@ -11,14 +12,13 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import httpx
+from common import ROOT, ServeProcess
 
 QUESTION = "Was sagte Lawrow über ein Bündnis?"
 
@@ -92,25 +92,16 @@ def main() -> None:
     parser.add_argument("--bytes", type=int, default=1_000_000)
     parser.add_argument("--junk-rate", type=float, default=5, help="junk questions a second per client; 0: unpaced")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp()) / "index"
-    shutil.copytree(args.index, folder)
-    port = 8765
-    env = {**os.environ, "RAG_INDEX_DIR": str(folder), "RAG_RATE_LIMIT": "0"}
-    server = subprocess.Popen([sys.executable, "-c", "from rag.cli import main; main()", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    work = Path(tempfile.mkdtemp(prefix="rag-reliability-"))
+    shutil.copytree(args.index, work / "index")
+    server = ServeProcess(work / "index", work / "serve.log").start(timeout=120)
+    url = server.url
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
         show("quiet", sample(url, args.seconds))
         for rate in dict.fromkeys([args.junk_rate, 0.0]):
             junk_phase(url, rate, args.seconds)
 
-        text = big_text(args.bytes, Path(__file__).resolve().parent.parent / "seeds")
+        text = big_text(args.bytes, ROOT / "seeds")
         posted = {}
 
         def post() -> None:
@@ -133,7 +124,7 @@ def main() -> None:
         print(f"  the 1 MB POST: {posted or 'still running'}")
     finally:
         server.kill()  # the 1 MB POST may still be embedding
-        server.wait(30)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -4,20 +4,16 @@ desktop (with the cited article open) and a phone, taken with Debian's chromium 
 
     python scripts/screenshot.py [--url http://127.0.0.1:8000] [--out-dir docs]
 
-Without --url the app is started in this process on a free port over RAG_INDEX_DIR (built from seeds/ if missing).
+Without --url `rag serve` is started on a free port over RAG_INDEX_DIR (built from seeds/ if missing).
 """
 from __future__ import annotations
 
 import argparse
-import sys
+import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.servers import ThreadServer  # noqa: E402
+from common import CHROMIUM, CHROMIUM_ARGS, ROOT, ServeProcess, callers_settings
 
 QUESTIONS = {"de": "Welche Pipeline will Putin vorantreiben?", "en": "Which pipeline does Putin want to build?"}
 LOCALES = {"de": "de-DE", "en": "en-US"}
@@ -26,16 +22,11 @@ SCREENS = {"desktop": {"viewport": {"width": 1280, "height": 800}},
                      "device_scale_factor": 2}}
 
 
-def local_server():
-    from rag.api import create_app
-    from rag.pipeline import Pipeline
+def local_server(log: Path) -> ServeProcess:
+    """`rag serve` with the caller's settings over RAG_INDEX_DIR, which it builds from seeds/ when missing."""
     from rag.settings import Settings
 
-    settings = Settings()
-    pipeline = Pipeline(settings)
-    if not pipeline.has_index():
-        pipeline.ingest_folder(settings.seeds_dir)
-    return ThreadServer(create_app(settings, pipeline))
+    return ServeProcess(Settings().index_dir.resolve(), log, **callers_settings()).start(timeout=600)
 
 
 def main() -> None:
@@ -45,9 +36,10 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    with (nullcontext() if args.url else local_server()) as server, sync_playwright() as playwright:
-        url = (args.url or server.url).rstrip("/") + "/"
+    with tempfile.TemporaryDirectory() as work, \
+            (nullcontext() if args.url else local_server(Path(work) / "serve.log")) as server, \
+            sync_playwright() as playwright:
+        url = args.url or server.url
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         for screen, options in SCREENS.items():
             for language, question in QUESTIONS.items():

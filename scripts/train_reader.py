@@ -17,23 +17,18 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import io
 import json
-import lzma
 import math
 import random
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from common import ROOT, constants_as_initializers, load_features, save_features
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from rag.answer.read import token_span, windows  # noqa: E402
-from rag.encoder import e5_files  # noqa: E402
+from rag.answer.read import passage_windows, token_span
+from rag.encoder import e5_files
 
 DATA = ROOT / "data" / "qa-train"
 XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
@@ -172,7 +167,7 @@ def featurise(examples: list[Example], tokenizer) -> dict[str, np.ndarray]:
         if example.context not in contexts:
             contexts[example.context] = tokenizer.encode(example.context)
         question, context = tokenizer.encode(example.question), contexts[example.context]
-        for window in windows(question, context, tokenizer.bos, tokenizer.eos):
+        for window in passage_windows(question, context, tokenizer.bos, tokenizer.eos):
             start, end = (0, 0) if example.answer_start is None else \
                 token_span(window, example.answer_start, example.answer_end)
             ids.append(window.ids)
@@ -214,17 +209,6 @@ def prepare(work: Path) -> None:
     np.savez(work / "base.npz", vocabulary=vocabulary, **base)
     (work / "config.json").write_text(json.dumps(vars(files.config)))
     print(f"{len(train['lengths'])} windows, {len(vocabulary)} distinct tokens, {time.time() - started:.0f} s")
-
-
-def save_features(path: Path, features: dict[str, np.ndarray]) -> None:
-    """LZMA: paragraphs repeat across questions and languages, so the ids shrink about 5x (zip: 1.5x)."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **features)
-    path.write_bytes(lzma.compress(buffer.getvalue()))
-
-
-def load_features(path: Path) -> dict[str, np.ndarray]:
-    return dict(np.load(io.BytesIO(lzma.decompress(path.read_bytes()))))
 
 
 # --- training (torch) --------------------------------------------------------------------------------------------
@@ -459,19 +443,6 @@ def export(work: Path, weights: Path, quantise: bool) -> None:
     else:
         MODEL_PATH.write_bytes(full.read_bytes())
     print(f"{MODEL_PATH} {MODEL_PATH.stat().st_size / 2**20:.1f} MiB")
-
-
-def constants_as_initializers(path: Path) -> None:
-    """The exporter writes weights as Constant nodes; ONNX Runtime's quantiser only quantises initializers."""
-    import onnx
-
-    model = onnx.load(str(path))
-    for node in [n for n in model.graph.node if n.op_type == "Constant" and n.attribute[0].name == "value"]:
-        tensor = node.attribute[0].t
-        tensor.name = node.output[0]
-        model.graph.initializer.append(tensor)
-        model.graph.node.remove(node)
-    onnx.save(model, str(path))
 
 
 def main() -> None:

@@ -1,16 +1,22 @@
-"""Shared fixtures: the seeds indexed once with the real bundled model, and a deterministic fake embedder."""
+"""Shared fixtures: the seeds indexed once with the real bundled model, fresh apps over an index, and a deterministic
+fake embedder."""
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
+from rag.api import create_app
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+
+from .servers import LOCAL_CLIENT
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -104,6 +110,23 @@ def writable_seeded_settings(seeded_index_dir, tmp_path) -> Settings:
     folder = tmp_path / "index"
     shutil.copytree(seeded_index_dir, folder)
     return Settings(index_dir=folder)
+
+
+@pytest.fixture
+def start_app(seeded_pipeline) -> Callable[[Settings], TestClient]:
+    """Starts a fresh app (a new pipeline, as after a restart) over the given settings; the model is shared."""
+    clients = []
+
+    def start(settings: Settings) -> TestClient:
+        pipeline = Pipeline(settings, embedder=seeded_pipeline.embedder)
+        test_client = TestClient(create_app(settings, pipeline), client=LOCAL_CLIENT)
+        test_client.__enter__()
+        clients.append(test_client)
+        return test_client
+
+    yield start
+    for test_client in clients:
+        test_client.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,14 @@
 """Servers for tests that need a real socket: uvicorn in a background thread on a free loopback port."""
 from __future__ import annotations
 
-import socket
 import threading
 import time
+
+from scripts.common import free_port
 
 # Starlette's TestClient calls itself "testclient", which is no loopback address, so with no API key its writes get 403
 # (rag/api/security.py): tests that write as the machine's own user present this address instead.
 LOCAL_CLIENT = ("127.0.0.1", 50000)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ThreadServer:

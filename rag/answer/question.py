@@ -5,6 +5,7 @@ import unicodedata
 
 from ..errors import InvalidInput
 
+QUESTION_FIELD = "question"  # as the API names it
 MEANINGFUL_CATEGORIES = "LNS"  # Unicode letters, numbers, symbols: a question needs one (not only NUL or zero-width)
 
 
@@ -13,9 +14,10 @@ def check_question(question: str, max_chars: int) -> str:
     characters, or is over ``max_chars`` characters (RAG_MAX_QUESTION_CHARS)."""
     question = (question or "").strip()
     if not question:
-        raise InvalidInput("the question is empty")
+        raise InvalidInput("the question is empty", QUESTION_FIELD)
     if not any(unicodedata.category(c)[0] in MEANINGFUL_CATEGORIES for c in question):
-        raise InvalidInput("the question has no letter, digit or symbol")
+        raise InvalidInput("the question has no letter, digit or symbol", QUESTION_FIELD)
     if len(question) > max_chars:
-        raise InvalidInput(f"the question has {len(question)} characters; at most {max_chars} are allowed")
+        raise InvalidInput(f"the question has {len(question)} characters; at most {max_chars} are allowed",
+                           QUESTION_FIELD)
     return question

@@ -117,8 +117,9 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
-def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return SafeJSONResponse({"detail": detail}, status_code=status, headers=headers)
+def _error(status: int, detail: str, headers: dict[str, str] | None = None, field: str | None = None) -> JSONResponse:
+    body = {"detail": detail} if field is None else {"detail": detail, "field": field}
+    return SafeJSONResponse(body, status_code=status, headers=headers)
 
 
 def _http_sentence(request: Request, error: HTTPException) -> str:
@@ -140,7 +141,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidInput)
     async def invalid_input(request: Request, error: InvalidInput):
-        return _error(422, str(error))
+        return _error(422, str(error), field=error.field)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, error: NotFound):

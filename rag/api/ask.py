@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from ..answer.question import QUESTION_FIELD
+from ..errors import InvalidInput
 from ..pipeline import Pipeline
 from ..types import Passage, Reply
 from .common import MaxAnswers, Question, TopK, errors, get_pipeline
@@ -31,7 +33,11 @@ def ask(body: AskRequest, pipeline: Pipeline = Depends(get_pipeline)):
 
 
 @router.get("/search", response_model=SearchReply, responses=errors(422, 503))
-def search(q: Question = Query(), k: TopK = None,
-           pipeline: Pipeline = Depends(get_pipeline)):
+def search(q: Question = Query(), k: TopK = None, pipeline: Pipeline = Depends(get_pipeline)):
     """Retrieval only: the passages closest to `q`, best first."""
-    return SearchReply(pipeline.search(q, k))
+    try:
+        return SearchReply(pipeline.search(q, k))
+    except InvalidInput as error:
+        if error.field == QUESTION_FIELD:  # the question is `q` here
+            error.field = "q"
+        raise

@@ -27,7 +27,7 @@ class E5Tokenizer:
         from tokenizers import Tokenizer, models, pre_tokenizers
 
         self.tables = tables
-        self.bos, self.eos, self.pad = tables.bos, tables.eos, tables.pad
+        self.bos, self.eos = tables.bos, tables.eos
         self._map = tables.normalisation
         vocabulary = list(zip(tables.pieces, tables.scores.astype(float).tolist()))
         self._unigram = Tokenizer(models.Unigram(vocabulary, unk_id=tables.unk, byte_fallback=False))

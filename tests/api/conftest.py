@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,23 +18,6 @@ def client(seeded_pipeline) -> TestClient:
     """The service over the seeded index; tests with this client must not write."""
     with TestClient(create_app(pipeline=seeded_pipeline), client=LOCAL_CLIENT) as test_client:
         yield test_client
-
-
-@pytest.fixture
-def start_app(seeded_pipeline) -> Callable[[Settings], TestClient]:
-    """Starts a fresh app (a new pipeline, as after a restart) over the given settings; the model is shared."""
-    clients = []
-
-    def start(settings: Settings) -> TestClient:
-        pipeline = Pipeline(settings, embedder=seeded_pipeline.embedder)
-        test_client = TestClient(create_app(settings, pipeline), client=LOCAL_CLIENT)
-        test_client.__enter__()
-        clients.append(test_client)
-        return test_client
-
-    yield start
-    for test_client in clients:
-        test_client.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from rag.answer.question import check_question
 from rag.cli import cli
-from rag.pipeline import check_question
-from rag.settings import Settings
+from rag.settings import Settings, default
 
 LAWROW = "Was sagte Lawrow über ein Bündnis?"
 DOC = {"id": "err/1", "text": "Die Gemeinde Quastenberg baut eine Seilbahn über den Fluss."}
@@ -42,15 +42,15 @@ def test_ask_422_is_one_sentence_naming_the_field(client, body, field, detail):
 
 
 def test_several_fields_are_one_sentence(client):
-    response = client.post("/ask", json={"question": "", "top_k": 0})
-    assert assert_error_body(response, 422) == "the question is empty; top_k must be at least 1"
+    response = client.post("/ask", json={"question": LAWROW, "top_k": 0, "max_answers": 11})
+    assert assert_error_body(response, 422) == "top_k must be at least 1; max_answers must be at most 10"
 
 
 def test_http_and_cli_say_the_same_about_a_question(client, seeded_index_dir, monkeypatch):
     monkeypatch.setenv("RAG_INDEX_DIR", str(seeded_index_dir))
-    for question in ("", "x" * 1001):
+    for question in ("", "x" * (default("max_question_chars") + 1)):
         with pytest.raises(Exception) as raised:
-            check_question(question)
+            check_question(question, default("max_question_chars"))
         said = str(raised.value)
         assert client.post("/ask", json={"question": question}).json()["detail"] == said
         assert client.get("/search", params={"q": question}).json()["detail"] == said

@@ -20,8 +20,9 @@ import pytest
 from rag.index.versions import CURRENT, Index, _sha256
 from rag.pipeline import Pipeline
 from rag.settings import DEFAULT_MODEL, Settings
+from scripts.common import RAG, ROOT, ServeProcess, rag_env
 
-from .conftest import RAG, ROOT, ServeProcess, index_state, rag_env
+from .conftest import index_state
 
 pytestmark = pytest.mark.slow
 

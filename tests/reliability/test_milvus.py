@@ -8,7 +8,7 @@ import subprocess
 import httpx
 import pytest
 
-from .conftest import RAG, ROOT, rag_env
+from scripts.common import RAG, ROOT, rag_env
 
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")

@@ -27,20 +27,9 @@ KEY = "s3cret-key-Zq8"
 
 
 @pytest.fixture
-def make_client(index_copy, seeded_pipeline):
-    clients = []
-
-    def make(**overrides) -> TestClient:
-        settings = Settings(index_dir=index_copy, **overrides)
-        client = TestClient(create_app(settings, Pipeline(settings, embedder=seeded_pipeline.embedder)),
-                            client=LOCAL_CLIENT)
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+def make_client(index_copy, start_app):
+    """A fresh app over the private index copy with settings ``overrides``."""
+    return lambda **overrides: start_app(Settings(index_dir=index_copy, **overrides))
 
 
 DOC = {"id": "sec/1", "text": "Die Gemeinde Quastenberg baut eine Seilbahn über den Fluss."}
