@@ -253,11 +253,15 @@ def squad(file: Path, questions_file: Path | None, modes: tuple[str, ...], basel
 @_BASELINES_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object {metrics, results, run}.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr.")
-def qa(file: Path, modes: tuple[str, ...], baselines: bool, as_json: bool, progress: bool):
-    """Benchmark on the indexed corpus with FILE.jsonl lines {id, question, doc_ids, answers, answerable}."""
+@click.option("--split", type=click.Choice(["fit", "check"]), default=None,
+              help="Ask only the questions of this half (the lines' \"split\" field): fit and choose on fit, "
+                   "report on check.")
+def qa(file: Path, modes: tuple[str, ...], baselines: bool, as_json: bool, progress: bool, split: str | None):
+    """Benchmark on the indexed corpus with FILE.jsonl lines {id, question, doc_ids, answers, answerable}
+    (optionally lang, kind, split)."""
     from .evaluate import qa_eval, qa_summary
 
-    outcome = qa_eval(file, _eval_modes(modes, baselines), progress=progress)
+    outcome = qa_eval(file, _eval_modes(modes, baselines), progress=progress, split=split)
     _eval_output(outcome, as_json, qa_summary)
 
 

@@ -332,6 +332,7 @@ def _squad_result(pipeline, q: Question, mode: str, threshold: float) -> dict:
     ranked_top = reply.answers[0] if reply.answers else None
     hit_ranked = bool(ranked_top and ranked_top.doc_id == q.doc_id and covers(ranked_top.start, ranked_top.end, q.spans))
     reply.answers = [a for a in reply.answers if a.score >= threshold]
+    reply.no_answer = not reply.answers
     top = reply.answers[0] if reply.answers else None
     hit = hit_ranked and top is ranked_top
     answer_text = top.text if top else ""
@@ -369,14 +370,22 @@ def _squad_metrics(rows: list[dict]) -> dict:
     }
 
 
+QA_SPLITS = ("fit", "check")  # the halves of a question set (its ``split`` field): fit and choose on one, report on the other
+
+
 def qa_eval(path: Path, modes: Iterable[str] | None = None, settings: Settings | None = None, embedder=None,
-            progress: bool = True) -> dict:
-    """Questions (``{"id","question","doc_ids","answers","answerable"}`` lines) over the service's own index."""
+            progress: bool = True, split: str | None = None) -> dict:
+    """Questions (``{"id","question","doc_ids","answers","answerable"}`` lines, optionally ``lang``, ``kind`` and
+    ``split``) over the service's own index; ``split``: only the questions of that half."""
     from .pipeline import Pipeline
 
     modes = _check_modes(modes)
+    if split is not None and split not in QA_SPLITS:
+        raise InvalidInput(f"split must be one of {', '.join(QA_SPLITS)}, not {split!r}")
     questions = []
     for number, row in enumerate(_read_jsonl(path), start=1):
+        if split is not None and row.get("split") != split:
+            continue
         if not isinstance(row.get("question"), str) or not row["question"].strip():
             raise InvalidInput(f"{path}: question {number} has no \"question\" text")
         answerable = bool(row.get("answerable", True))
@@ -387,44 +396,56 @@ def qa_eval(path: Path, modes: Iterable[str] | None = None, settings: Settings |
             raise InvalidInput(f"{path}: question {number} is answerable but lacks \"doc_ids\" or \"answers\"")
         questions.append({"id": str(row.get("id", number)), "question": row["question"],
                           "doc_ids": [str(d) for d in doc_ids], "answers": [str(a) for a in answers],
-                          "answerable": answerable})
+                          "answerable": answerable, "lang": str(row.get("lang") or "–"),
+                          "kind": str(row.get("kind") or "–")})
+    if not questions:
+        raise InvalidInput(f"{path}: no questions with split {split!r}")
     settings = settings or Settings()
-    first = Pipeline(settings, embedder=embedder, mode=modes[0])
+    first = Pipeline(settings.model_copy(update={"min_confidence": 0.0}), embedder=embedder, mode=modes[0])
     if not first.has_index():
         raise IndexUnavailable(f"no index in {settings.index_dir}: build it first with `rag ingest`")
+    threshold = first.calibration.threshold if settings.min_confidence is None else settings.min_confidence
     embedder = first.embedder
     metrics, results = {}, []
     for mode in modes:
-        pipeline = first if mode == modes[0] else Pipeline(settings, embedder=embedder, mode=mode)
+        pipeline = first if mode == modes[0] else Pipeline(first.settings, embedder=embedder, mode=mode)
         rows = []
         with _progress(len(questions), f"{mode:>7}", progress) as bar:
             for q in questions:
-                rows.append(_qa_result(pipeline, q, mode))
+                rows.append(_qa_result(pipeline, q, mode, threshold))
                 bar.update()
         metrics[mode] = _qa_metrics(rows)
         results.extend(rows)
-    run = {"file": str(path), "index_dir": str(settings.index_dir), "modes": modes, "top_k": TOP_K,
+    run = {"file": str(path), "index_dir": str(settings.index_dir), "split": split, "modes": modes, "top_k": TOP_K,
            "model": embedder.name, "questions": len(questions)}
     return {"metrics": metrics, "results": results, "run": run}
 
 
-def _qa_result(pipeline, q: dict, mode: str) -> dict:
+def _qa_result(pipeline, q: dict, mode: str, threshold: float) -> dict:
+    """One question, asked with no confidence floor (as in ``_squad_result``): ``ranked_right`` and ``confidence``
+    are those of the ranked top answer, the rest those of the service's reply, which drops answers below
+    ``threshold``."""
     reply, latency = _timed_ask(pipeline, q["question"])
-    top = reply.answers[0] if reply.answers else None
-    if q["answerable"]:
-        correct = bool(top and top.doc_id in q["doc_ids"] and answer_matches(top.text, q["answers"]))
-    else:
-        correct = reply.no_answer
+    ranked_top = reply.answers[0] if reply.answers else None
+    ranked_right = bool(q["answerable"] and ranked_top and ranked_top.doc_id in q["doc_ids"]
+                        and answer_matches(ranked_top.text, q["answers"]))
+    reply.answers = [a for a in reply.answers if a.score >= threshold]
+    reply.no_answer = not reply.answers
+    correct = (ranked_right and bool(reply.answers)) if q["answerable"] else reply.no_answer
     rank = doc_rank((p.doc_id for p in reply.passages), q["doc_ids"]) if q["doc_ids"] else None
-    return {"mode": mode, "id": q["id"], **_reply_fields(reply),
+    return {"mode": mode, "id": q["id"], "lang": q["lang"], "kind": q["kind"], **_reply_fields(reply),
             "gold": {"doc_ids": q["doc_ids"], "answers": q["answers"], "answerable": q["answerable"]},
-            "correct": correct, "rank": rank, "latency_ms": round(latency, 2)}
+            "correct": correct, "ranked_right": ranked_right,
+            "confidence": ranked_top.score if ranked_top else None, "rank": rank, "latency_ms": round(latency, 2)}
 
 
-def _qa_metrics(rows: list[dict]) -> dict:
+def _median(values: list[float]) -> float | None:
+    return round(percentile(values, 50), 4) if values else None
+
+
+def _accuracies(rows: list[dict]) -> dict:
     answerable = [r for r in rows if r["gold"]["answerable"]]
     unanswerable = [r for r in rows if not r["gold"]["answerable"]]
-    ranks = [r["rank"] for r in answerable]
     return {
         "questions": len(rows),
         "answerable": len(answerable),
@@ -432,11 +453,34 @@ def _qa_metrics(rows: list[dict]) -> dict:
         "accuracy": _mean([float(r["correct"]) for r in rows]),
         "answerable_accuracy": _mean([float(r["correct"]) for r in answerable]),
         "unanswerable_accuracy": _mean([float(r["correct"]) for r in unanswerable]),
+    }
+
+
+def _qa_metrics(rows: list[dict]) -> dict:
+    """Accuracies overall, by language and by kind; the ranked top answers' median confidence when right and when
+    wrong (an answer to an unanswerable question is wrong); answerable questions lost to no_answer."""
+    answerable = [r for r in rows if r["gold"]["answerable"]]
+    ranks = [r["rank"] for r in answerable]
+    answered = [r for r in rows if r["confidence"] is not None]
+    return {
+        **_accuracies(rows),
         "recall_at_1": _mean([float(r is not None and r <= 1) for r in ranks]),
         "mrr_at_10": _mean([reciprocal_rank(r, 10) for r in ranks]),
         "no_answer_rate": _mean([float(r["no_answer"]) for r in rows]),
+        "answerable_lost_rate": _mean([float(r["no_answer"]) for r in answerable]),
+        "confidence_right_median": _median([r["confidence"] for r in answered if r["ranked_right"]]),
+        "confidence_wrong_median": _median([r["confidence"] for r in answered if not r["ranked_right"]]),
+        "by_language": {lang: _accuracies(group) for lang, group in _grouped(rows, "lang").items()},
+        "by_kind": {kind: _mean([float(r["correct"]) for r in group]) for kind, group in _grouped(rows, "kind").items()},
         **_latency([r["latency_ms"] for r in rows]),
     }
+
+
+def _grouped(rows: list[dict], key: str) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row[key], []).append(row)
+    return groups
 
 
 # --- output ------------------------------------------------------------------------------------------------------
@@ -445,8 +489,11 @@ SQUAD_COLUMNS = [("R@1", "recall_at_1"), ("R@5", "recall_at_5"), ("MRR@10", "mrr
                  ("no-ans", "no_answer_rate"),
                  ("p50 ms", "latency_p50_ms"), ("p95 ms", "latency_p95_ms"), ("ingest s", "ingest_s")]
 QA_COLUMNS = [("acc", "accuracy"), ("answerable", "answerable_accuracy"), ("unanswerable", "unanswerable_accuracy"),
-              ("R@1", "recall_at_1"), ("MRR@10", "mrr_at_10"), ("no-ans", "no_answer_rate"),
-              ("p50 ms", "latency_p50_ms"), ("p95 ms", "latency_p95_ms")]
+              ("lost", "answerable_lost_rate"), ("conf right", "confidence_right_median"),
+              ("conf wrong", "confidence_wrong_median"), ("R@1", "recall_at_1"), ("MRR@10", "mrr_at_10"),
+              ("no-ans", "no_answer_rate"), ("p50 ms", "latency_p50_ms"), ("p95 ms", "latency_p95_ms")]
+LANGUAGE_COLUMNS = [("n", "questions"), ("acc", "accuracy"), ("answerable", "answerable_accuracy"),
+                    ("unanswerable", "unanswerable_accuracy")]
 
 
 def _cell(value) -> str:
@@ -457,9 +504,9 @@ def _cell(value) -> str:
     return str(value)
 
 
-def table(metrics: dict[str, dict], columns: list[tuple[str, str]], markdown: bool = False) -> str:
-    """Modes as rows, metrics as columns; plain aligned text, or a Markdown table."""
-    header = ["mode"] + [name for name, _ in columns]
+def table(metrics: dict[str, dict], columns: list[tuple[str, str]], markdown: bool = False, first: str = "mode") -> str:
+    """Modes (or the groups named by ``first``) as rows, metrics as columns; plain aligned text, or a Markdown table."""
+    header = [first] + [name for name, _ in columns]
     body = [[mode] + [_cell(values.get(key)) for _, key in columns] for mode, values in metrics.items()]
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(columns)) + "|"]
@@ -486,9 +533,15 @@ def squad_summary(outcome: dict) -> str:
 def qa_summary(outcome: dict) -> str:
     run = outcome["run"]
     first = next(iter(outcome["metrics"].values()))
-    return "\n".join([f"{run['file']} over {run['index_dir']}: {run['questions']} questions "
-                      f"({first['answerable']} answerable, {first['unanswerable']} unanswerable)", "",
-                      table(outcome["metrics"], QA_COLUMNS)])
+    lines = [f"{run['file']} over {run['index_dir']}: {run['questions']} questions"
+             + (f" of the {run['split']} half" if run.get("split") else "")
+             + f" ({first['answerable']} answerable, {first['unanswerable']} unanswerable)", "",
+             table(outcome["metrics"], QA_COLUMNS)]
+    for mode, metrics in outcome["metrics"].items():
+        lines += ["", f"{mode}, by language:", table(metrics["by_language"], LANGUAGE_COLUMNS, first="lang"),
+                  f"{mode}, accuracy by kind: "
+                  + ", ".join(f"{kind} {value:.3f}" for kind, value in metrics["by_kind"].items())]
+    return "\n".join(lines)
 
 
 def as_json_object(outcome: dict) -> dict:

@@ -4,14 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rag.answer.answers import context_of, sentence_around
-from rag.answer.confidence import Calibration
 from rag.types import Span
-
-
-def test_calibration_is_a_probability_rising_with_the_span_score():
-    calibration = Calibration((0.8, -1.0), threshold=0.3)
-    low, high = calibration(-4.0), calibration(3.0)
-    assert 0.0 < low < high < 1.0
 
 
 class Units:

@@ -9,10 +9,13 @@ from click.testing import CliRunner
 from rag.cli import cli
 from rag.errors import InvalidInput
 from rag.evaluate import (
+    _qa_metrics,
     covers,
     doc_rank,
     load_squad,
     percentile,
+    qa_eval,
+    qa_summary,
     read_questions,
     reciprocal_rank,
     replace_questions,
@@ -20,7 +23,7 @@ from rag.evaluate import (
 )
 from rag.metrics import exact_match, f1_score, normalize_answer
 
-from .conftest import SEED_QA, XQUAD_DE
+from .conftest import SEED_QA, SEEDS, XQUAD_DE, FakeEmbedder
 
 XQUAD_EN = XQUAD_DE.with_name("xquad.en.json")
 
@@ -84,6 +87,56 @@ def test_percentile():
     assert percentile([3, 1, 2], 50) == 2
     assert percentile([0, 10], 95) == pytest.approx(9.5)
     assert percentile([7], 95) == 7
+
+
+def _qa_row(lang, kind, answerable, correct, ranked_right, confidence, no_answer):
+    return {"lang": lang, "kind": kind, "gold": {"answerable": answerable}, "correct": correct,
+            "ranked_right": ranked_right, "confidence": confidence, "no_answer": no_answer,
+            "rank": 1 if answerable else None, "latency_ms": 1.0}
+
+
+def test_qa_metrics_by_language_kind_and_confidence():
+    rows = [_qa_row("de", "said", True, True, True, 0.9, False),
+            _qa_row("de", "said", True, False, True, 0.05, True),   # right but under the threshold: lost
+            _qa_row("de", "who", True, False, False, 0.4, False),   # wrong answer
+            _qa_row("en", "unanswerable", False, True, False, 0.01, True),
+            _qa_row("en", "unanswerable", False, False, False, 0.7, False),  # answered a look-alike: wrong
+            _qa_row("en", "who", True, False, False, None, True)]   # nothing found at all
+    metrics = _qa_metrics(rows)
+    assert metrics["accuracy"] == pytest.approx(2 / 6, abs=1e-4)
+    assert metrics["unanswerable_accuracy"] == 0.5                  # unanswerable → no_answer
+    assert metrics["answerable_lost_rate"] == 0.5                   # 2 of the 4 answerable got no_answer
+    assert metrics["confidence_right_median"] == pytest.approx(0.475)  # 0.9 and 0.05
+    assert metrics["confidence_wrong_median"] == pytest.approx(0.4)    # 0.4, 0.01, 0.7; None is no answer
+    assert metrics["by_language"]["de"] == {"questions": 3, "answerable": 3, "unanswerable": 0,
+                                            "accuracy": pytest.approx(1 / 3, abs=1e-4),
+                                            "answerable_accuracy": pytest.approx(1 / 3, abs=1e-4),
+                                            "unanswerable_accuracy": 0.0}
+    assert metrics["by_language"]["en"]["accuracy"] == pytest.approx(1 / 3, abs=1e-4)
+    assert metrics["by_kind"] == {"said": 0.5, "who": 0.0, "unanswerable": 0.5}
+
+
+def test_qa_eval_asks_only_the_chosen_split(tmp_path, fake_pipeline):
+    fake_pipeline.ingest_folder(SEEDS)
+    lines = [{"id": "a", "question": "Was sagte Lawrow über China?", "doc_ids": ["000_4cb28fa25178b61e"],
+              "answers": ["Allianz"], "answerable": True, "lang": "de", "kind": "said", "split": "fit"},
+             {"id": "b", "question": "Wer ist Scholz?", "doc_ids": [], "answers": [], "answerable": False,
+              "lang": "en", "kind": "unanswerable", "split": "check"},
+             {"id": "c", "question": "Who met Putin?", "doc_ids": ["001_6cd37be0f24843b2"], "answers": ["Wang Yi"],
+              "answerable": True, "lang": "en", "kind": "who", "split": "fit"}]
+    path = tmp_path / "q.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    outcome = qa_eval(path, ["lexical"], fake_pipeline.settings, FakeEmbedder(), progress=False, split="fit")
+    assert [row["id"] for row in outcome["results"]] == ["a", "c"] and outcome["run"]["split"] == "fit"
+    metrics = outcome["metrics"]["lexical"]
+    assert set(metrics["by_language"]) == {"de", "en"} and set(metrics["by_kind"]) == {"said", "who"}
+    for row in outcome["results"]:
+        assert row["no_answer"] == (row["answers"] == [])
+        assert row["confidence"] is None or 0.0 <= row["confidence"] <= 1.0
+    summary = qa_summary(outcome)
+    assert "of the fit half" in summary and "by language" in summary and "conf right" in summary
+    with pytest.raises(InvalidInput, match="split"):
+        qa_eval(path, ["lexical"], fake_pipeline.settings, FakeEmbedder(), progress=False, split="train")
 
 
 # --- loading -----------------------------------------------------------------------------------------------------

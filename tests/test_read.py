@@ -12,12 +12,9 @@ from rag.answer.read import (
     passage_windows,
     question_ids,
     span_characters,
-    stretches,
     token_span,
-    trimmed,
 )
 from rag.encoder.tokenize import Encoding
-from rag.types import Passage
 
 BOS, EOS = 0, 2
 
@@ -68,47 +65,7 @@ def test_best_span_scores_against_no_answer():
     assert (span.first, span.last, span.score) == (window.passage_from + 1, window.passage_from + 2, 3.0)
 
 
-texts = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300)
-
-
-@given(texts, st.data())
-def test_trimmed_spans_are_nested(text, data):
-    start = data.draw(st.integers(0, len(text) - 1))
-    end = data.draw(st.integers(start + 1, len(text)))
-    a, b = trimmed(text, start, end)
-    assert start <= a <= b <= end and text[a:b] == text[a:b].strip()
-
-
-def test_answers_lose_trailing_punctuation_and_unpaired_quotes():
-    for raw, expected in (('New Start",', "New Start"), ("„Kraft Sibiriens 2“", "„Kraft Sibiriens 2“"),
-                          ("Kraft Sibiriens 2“.", "Kraft Sibiriens 2"), (" 7.000 ", "7.000"), ("U.S.", "U.S."),
-                          ("(Moskau", "Moskau"), ("Peking.", "Peking")):
-        a, b = trimmed(raw, 0, len(raw))
-        assert raw[a:b] == expected
-
-
 def test_a_long_question_is_read_by_its_last_tokens():
     short, long = encoding(QUESTION_TOKENS), encoding(QUESTION_TOKENS + 30)
     assert list(question_ids(short)) == list(short.ids)
     assert list(question_ids(long)) == list(long.ids[-QUESTION_TOKENS:])
-
-
-def passage(text: str, doc: str, start: int, end: int, rank: int) -> Passage:
-    return Passage(f"{doc}#{rank}", doc, "", text[start:end], start, end, 1.0, rank)
-
-
-def test_overlapping_passages_of_a_document_are_read_once():
-    text = "x" * 3000
-    found = stretches([passage(text, "a", 0, 800, 1), passage(text, "b", 0, 500, 2), passage(text, "a", 500, 1300, 3),
-                       passage(text, "a", 2000, 2500, 4)])
-    assert [(r.doc_id, r.start, r.end, r.passages) for r in found] == \
-        [("a", 0, 1300, [0, 2]), ("b", 0, 500, [1]), ("a", 2000, 2500, [3])]
-
-
-@given(st.text(min_size=1, max_size=200), st.lists(st.tuples(st.integers(0, 200), st.integers(1, 80)), max_size=8))
-def test_a_stretch_is_exactly_its_range_of_the_document(text, ranges):
-    passages = [passage(text, "d", min(s, len(text) - 1), min(s + n, len(text)), rank)
-                for rank, (s, n) in enumerate(ranges, start=1)]
-    for stretch in stretches(passages):
-        assert stretch.text == text[stretch.start:stretch.end]
-        assert all(stretch.start <= passages[p].start and passages[p].end <= stretch.end for p in stretch.passages)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..index.versions import Snapshot
 from ..types import Answer, Context, Span
-from .confidence import Calibration
+from .confidence import Calibration, evidence
 from .read import Found
 from .retrieve import Retrieval
 
@@ -14,7 +14,7 @@ CONTEXT_CHARS = 600  # of the context returned around an answer's sentence
 def make_answers(found: list[Found], retrieval: Retrieval, calibration: Calibration, max_answers: int,
                  threshold: float) -> list[Answer]:
     """The answers of the spans found in ``retrieval``'s passages, most confident first, none below ``threshold``."""
-    scored = sorted(((calibration(f.score), f) for f in found), key=lambda item: -item[0])
+    scored = sorted(((calibration(e), f) for f, e in evidence(found, retrieval)), key=lambda item: -item[0])
     return [_answer(score, f, retrieval) for score, f in scored if score >= threshold][:max_answers]
 
 

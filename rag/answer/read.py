@@ -14,11 +14,9 @@ import numpy as np
 
 from ..encoder.tokenize import Encoding
 from ..types import Passage
+from .spans import clean_span
 
 MODEL_PATH = Path(__file__).parent.parent / "models" / "reader.onnx"
-TRAILING = ",;:."
-CLOSERS = {"\"": "\"„“", "“": "„“\"", "”": "“”\"", "»": "«", "«": "»", ")": "(", "]": "[", "'": "'‘"}
-OPENERS = {"\"": "\"“”", "„": "“”\"", "“": "”\"", "«": "»", "»": "«", "(": ")", "[": "]", "‘": "’'"}
 
 SEQUENCE_TOKENS = 384  # the reader's window: question, passage and four special tokens
 QUESTION_TOKENS = 64  # of a question, read beside each passage window (``question_ids``)
@@ -105,45 +103,9 @@ class Found:
     score: float
 
 
-@dataclass
-class Stretch:
-    """A stretch of one document that the reader reads: overlapping passages of a document are read once."""
-
-    doc_id: str
-    start: int
-    end: int
-    text: str
-    passages: list[int]  # positions of the passages it covers, best first
-
-
-def stretches(passages: list[Passage]) -> list[Stretch]:
-    """The passages as stretches to read, overlapping ones of a document merged, in the order of their best passage."""
-    found: list[Stretch] = []
-    for position, passage in enumerate(passages):
-        for stretch in found:
-            if stretch.doc_id == passage.doc_id and passage.start < stretch.end and stretch.start < passage.end:
-                stretch.text = _union(stretch, passage)
-                stretch.start, stretch.end = min(stretch.start, passage.start), max(stretch.end, passage.end)
-                stretch.passages.append(position)
-                break
-        else:
-            found.append(Stretch(passage.doc_id, passage.start, passage.end, passage.text, [position]))
-    return found
-
-
-def _union(stretch: Stretch, passage: Passage) -> str:
-    """The text of two overlapping ranges of one document, from their own texts."""
-    text = stretch.text
-    if passage.start < stretch.start:
-        text = passage.text[:stretch.start - passage.start] + text
-    if passage.end > stretch.end:
-        text += passage.text[len(passage.text) - (passage.end - stretch.end):]
-    return text
-
-
 class Reader:
-    """Short answers from passages: the best span of each (overlapping passages of a document read once), scored
-    against "no answer". The model loads on first use (``warm_up``); window sizes and how many of the passages it
+    """Short answers from passages: the best span of each, scored against "no answer". Each passage is read on its
+    own, in the same windows whatever else is read, so its score is its own. The model loads on first use (``warm_up``); window sizes and how many of the passages it
     reads are set once, here."""
 
     def __init__(self, passages: int, model_path: Path = MODEL_PATH, threads: int | None = None,
@@ -169,26 +131,22 @@ class Reader:
             self._session = cached_session("reader", lambda: optimized(self.model_path), [self.model_path], options)
 
     def run(self, question: str, passages: list[Passage]) -> list[Found]:
-        """The best span of each stretch of the first ``passages`` passages that has one, in the order read."""
+        """The best span of each of the first ``passages`` passages that has one, in the order read."""
         self.warm_up()
         tokenizer = self._tokenizer
         asked = tokenizer.encode(question)
-        read = stretches(passages[:self.passages])
-        best: dict[int, tuple[TokenSpan, Window]] = {}
-        for number, stretch in enumerate(read):
-            for window in passage_windows(asked, tokenizer.encode(stretch.text), tokenizer.bos, tokenizer.eos,
+        found = []
+        for position, passage in enumerate(passages[:self.passages]):
+            best: tuple[TokenSpan, Window] | None = None
+            for window in passage_windows(asked, tokenizer.encode(passage.text), tokenizer.bos, tokenizer.eos,
                                           self.sequence_tokens, self.stride_tokens):
                 span = best_span(*self._logits(window), window)  # one window at a time: no padding to compute
-                if span and (number not in best or span.score > best[number][0].score):
-                    best[number] = (span, window)
-        found = []
-        for number, (span, window) in sorted(best.items()):
-            stretch = read[number]
-            start, end = (stretch.start + offset for offset in trimmed(stretch.text, *span_characters(window, span)))
-            if start < end:
-                holder = next((p for p in stretch.passages if passages[p].start <= start and end <= passages[p].end),
-                              stretch.passages[0])
-                found.append(Found(holder, start, end, span.score))
+                if span and (best is None or span.score > best[0].score):
+                    best = (span, window)
+            if best:
+                start, end = clean_span(passage.text, *span_characters(best[1], best[0]))
+                if start < end:
+                    found.append(Found(position, passage.start + start, passage.start + end, best[0].score))
         return found
 
     def _logits(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
@@ -197,23 +155,3 @@ class Reader:
         start, end = self._session.run(None, {"word_embeddings": embeddings,
                                               "mask": np.ones((1, len(window.ids)), np.int64)})
         return start[0], end[0]
-
-
-def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    """[start, end) without surrounding white space (a token's range includes the space before it), trailing ",;:."
-    and quotes or brackets that it does not open and close itself ("New Start\"," → "New Start")."""
-    while True:
-        before = (start, end)
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        piece = text[start:end]
-        if piece and piece[-1] in TRAILING and not (piece[-1] == "." and len(piece) > 1 and piece[-2].isupper()):
-            end -= 1
-        elif piece and piece[-1] in CLOSERS and not any(c in piece[:-1] for c in CLOSERS[piece[-1]]):
-            end -= 1
-        elif piece and piece[0] in OPENERS and not any(c in piece[1:] for c in OPENERS[piece[0]]):
-            start += 1
-        if (start, end) == before:
-            return start, end

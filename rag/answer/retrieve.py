@@ -31,6 +31,8 @@ class Retrieval:
     passages: list[Passage]
     rows: list[int]
     snapshot: Snapshot  # the index version the rows refer to, kept even if a write replaces it meanwhile
+    query_vector: np.ndarray | None = None  # the question's vector, and its latent terms (a term_vector) when used:
+    query_terms: np.ndarray | None = None  # evidence for the answers' confidence
 
 
 class Retriever:
@@ -92,7 +94,7 @@ class Retriever:
             passages.append(Passage(chunk.id, chunk.doc_id, snapshot.document_of(row).title, chunk.text, chunk.start,
                                     chunk.end, round(float(score), 4), rank))
             rows.append(row)
-        return Retrieval(question, passages, rows, snapshot)
+        return Retrieval(question, passages, rows, snapshot, query_vector, query_terms)
 
 
 def _best_unit(snapshot: Snapshot, row: int, query_vector: np.ndarray) -> float:
