@@ -53,15 +53,19 @@ class Retriever:
                 self._lexical = (snapshot, LexicalIndex().fit(texts))
             return self._lexical[1]
 
+    def has_terms(self, snapshot: Snapshot) -> bool:
+        """Whether questions get latent terms: both the embedder and the index have them (the answers' confidence
+        reads them as evidence, whatever RAG_LATENT_TERMS says)."""
+        return hasattr(self.embedder, "read") and bool(snapshot.chunk_term_ids.shape[1])
+
     def uses_terms(self, snapshot: Snapshot) -> bool:
-        """Whether questions get latent terms: switched on, and both the embedder and the index have them."""
-        return self.mode == "full" and self.settings.latent_terms and hasattr(self.embedder, "read") \
-            and bool(snapshot.chunk_term_ids.shape[1])
+        """Whether the question's latent terms score passages: the full mode, switched on, and terms at hand."""
+        return self.mode == "full" and self.settings.latent_terms and self.has_terms(snapshot)
 
     def embed_question(self, question: str, snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray | None]:
-        """The question's vector, and its latent terms (a term_vector) when the full mode uses them: one encoder
-        pass gives both."""
-        if not self.uses_terms(snapshot):
+        """The question's vector, and its latent terms (a term_vector) where there are any: one encoder pass gives
+        both."""
+        if not self.has_terms(snapshot):
             return self.embedder.embed_queries([question])[0], None
         reading, = self.embedder.read([question], is_query=True)
         return reading.vector, term_vector(reading.term_ids, reading.term_weights, self.embedder.term_space)
@@ -80,7 +84,7 @@ class Retriever:
             rows = sorted(set(runs["dense"]) | set(runs["lexical"]))
             runs["dense"] = {r: float(snapshot.chunk_vectors[r] @ query_vector) for r in rows}
             runs["sentence"] = {r: _best_unit(snapshot, r, query_vector) for r in rows}
-            if query_terms is not None and lexical_fit < TERMS_BELOW_FIT and rows:
+            if self.uses_terms(snapshot) and lexical_fit < TERMS_BELOW_FIT and rows:
                 scores = term_similarity(query_terms, snapshot.chunk_term_ids[rows], snapshot.chunk_term_weights[rows])
                 runs["terms"] = dict(zip(rows, scores.tolist()))
             weights = {"dense": 1.0, "sentence": 1.0, "lexical": 0.6 * lexical_fit, "terms": TERMS_WEIGHT}
