@@ -36,3 +36,10 @@ def test_token_counts_match_the_engine_on_real_text():
              "北京是中国的首都。", "مرحبا بالعالم", "Ein Satz  mit   Leerzeichen , und ㎂ ﬁ Ligaturen."]
     for text in texts:
         assert len(bundled().encode("passage: " + text).ids) + 2 == engine.token_count(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(plain_words, max_size=5))
+def test_rough_counts_are_the_token_counts_of_plain_text(texts):
+    tokenizer = bundled()
+    assert tokenizer.rough_counts(texts) == [len(tokenizer.encode(text).ids) for text in texts]

@@ -125,6 +125,11 @@ class BundledEmbedder:
         self.warm_up()
         return len(self._tokenizer.encode(QUERY_PREFIX + question).ids) + 2
 
+    def passage_lengths(self, texts: list[str]) -> list[int]:
+        """About how many tokens the model reads for each passage: a cheap key to batch texts of similar length."""
+        self.warm_up()
+        return self._tokenizer.rough_counts([PASSAGE_PREFIX + text for text in encodable(texts)])
+
     def read(self, texts: list[str], is_query: bool = False) -> list[Reading]:
         """Each text's vector and latent terms, from one pass."""
         return self._pass(texts, is_query, features=True)

