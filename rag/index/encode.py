@@ -1,5 +1,6 @@
 """Encoding: documents' chunks and answer units into the vectors and latent terms the index stores, in batches across
-documents, with a progress bar (log lines when not on a terminal).
+documents (texts of similar length together, so that little padding is computed), with a progress bar (log lines when
+not on a terminal).
 
 An embedder that reads at token level (``read``: the bundled model) reads each chunk once for its vector and its
 latent terms. Answer units are embedded as texts of their own: their vectors pooled from the chunks' token states lost
