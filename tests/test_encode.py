@@ -1,7 +1,6 @@
 """The encoding stage: chunks read in one pass (vector and latent terms), answer units embedded as texts of their own,
 batched across documents."""
 import numpy as np
-
 from hypothesis import given
 from hypothesis import strategies as st
 
