@@ -53,6 +53,22 @@ def test_bundled_model_matches_the_engine_it_comes_from():
     assert min((embedder.embed_queries(texts) * engine.query(texts)).sum(1)) > 0.999
 
 
+def test_texts_read_together_read_as_each_alone():
+    """Ingest batches texts of similar length: a text padded beside a longer one must read as it reads alone."""
+
+    from .conftest import SEEDS
+
+    article = next(SEEDS.glob("*.txt")).read_text("utf-8")
+    texts = ["Lawrow sprach.", article[:300], article[:900], "Xi", article[:2500]]  # the last one: two windows
+    embedder = load_embedder(DEFAULT_MODEL)
+    together = embedder.read(texts)
+    alone = [embedder.read([text])[0] for text in texts]
+    assert min(a.vector @ b.vector for a, b in zip(together, alone)) > 0.99999
+    for a, b in zip(together, alone):
+        assert a.term_ids[:32].tolist() == b.term_ids[:32].tolist()
+        assert np.allclose(a.term_weights, b.term_weights, atol=1e-4)
+
+
 def test_the_torch_encoder_for_gpus_reads_as_the_onnx_one():
     pytest.importorskip("torch")
     from rag.encoder.e5_onnx import TokenEncoder

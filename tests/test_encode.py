@@ -1,10 +1,13 @@
 """The encoding stage: chunks read in one pass (vector and latent terms), answer units embedded as texts of their own,
 batched across documents."""
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rag.corpus.files import make_document
 from rag.index.chunk import DocumentSpans
-from rag.index.encode import encode_documents
+from rag.index.encode import by_length, encode_documents
+from rag.progress import Progress
 from rag.text import chunk_view, searchable_text
 
 from .conftest import FakeEmbedder, TokenFakeEmbedder
@@ -38,8 +41,9 @@ def test_chunks_are_read_once_and_units_embedded_on_their_own_across_documents()
     embedder = Counting()
     entries = encode_documents(plans(), embedder, batch_size=3)
     views = [chunk_view(p.document, *span) for p in plans() for span in p.chunk_spans]
-    assert embedder.read_texts == views  # each chunk once, in batches of 3 across the two documents
-    assert "[Bündnis](https" not in embedder.embedded_texts[-1] and "Bündnis" in embedder.embedded_texts[-1]
+    assert embedder.read_texts == sorted(views, key=len)  # each chunk once, shortest first, across the two documents
+    alliance = [text for text in embedder.embedded_texts if "Bündnis" in text]
+    assert alliance and not any("](https" in text for text in alliance)
     for plan, entry in zip(plans(), entries):
         texts = [chunk_view(plan.document, *span) for span in plan.chunk_spans]
         assert np.allclose(entry.chunk_vectors, FakeEmbedder().embed_passages(texts))
@@ -75,3 +79,19 @@ def test_the_last_progress_line_is_not_repeated(caplog, monkeypatch):
         bar.update(2)
         bar.update(2)
     assert [r.getMessage().split(" (")[0] for r in caplog.records] == ["encoding: 2/4 text", "encoding: 4/4 text"]
+
+
+@given(st.lists(st.text(max_size=12)), st.integers(1, 5))
+def test_texts_are_embedded_in_batches_of_similar_length_and_come_back_in_their_order(texts, batch_size):
+    batches = []
+
+    def embed(batch):
+        batches.append(batch)
+        return [f"<{text}>" for text in batch]
+
+    with Progress(len(texts), "encoding", "text", False) as bar:
+        found = by_length(texts, [len(text) for text in texts], embed, batch_size, bar)
+    assert found == [f"<{text}>" for text in texts]
+    assert all(0 < len(batch) <= batch_size for batch in batches)
+    lengths = [len(text) for batch in batches for text in batch]
+    assert lengths == sorted(lengths) and len(lengths) == len(texts)
