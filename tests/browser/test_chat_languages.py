@@ -50,6 +50,13 @@ def asks_sent(page) -> list:
     return sent
 
 
+def test_the_pages_example_question_answers(reader, language):
+    example = reader.locator("q[data-text=example]").inner_text()
+    ask(reader, example)
+    assert reader.locator(".turn:last-child .answer").count() >= 1
+    assert SAYS[language]["no_answer"] not in reader.locator(".turn:last-child").inner_text()
+
+
 def test_first_question_answers_in_the_readers_language(reader, language):
     assert reader.locator("html").get_attribute("lang") == language
     assert reader.locator("h1").inner_text() == SAYS[language]["title"]
