@@ -123,14 +123,14 @@ def whole_encoder(paragraphs: int, threads: int, repeats: int) -> dict:
     from rag.encoder import e5_files
     from rag.encoder.e5_onnx import TokenEncoder, build_graph
     from rag.encoder.embed import PASSAGE_PREFIX, QUERY_PREFIX
-    from rag.encoder.tokenize import bundled, window_mean, windows
+    from rag.encoder.tokenize import bundled, model_windows, window_mean
 
     data = json.loads(XQUAD_DE.read_text("utf-8"))["data"]
     found = [p for article in data for p in article["paragraphs"]][:paragraphs]
     tokenizer = bundled()
 
     def windows_of(text: str) -> list[np.ndarray]:
-        return windows(tokenizer.encode(text).ids, tokenizer.bos, tokenizer.eos)
+        return model_windows(tokenizer.encode(text).ids, tokenizer.bos, tokenizer.eos)
 
     batch = [window for p in found for window in windows_of(PASSAGE_PREFIX + p["context"])]
     question = windows_of(QUERY_PREFIX + found[0]["qas"][0]["question"])

@@ -65,12 +65,12 @@ def synthetic_chunks(sentences: list[str], titles: list[str], chunk_chars: int) 
 
 def token_sequences(texts: list[str]) -> list[np.ndarray]:
     """<s> passage: text </s> of each text, its one window (a chunk is shorter than a window)."""
-    from rag.encoder.tokenize import bundled, windows
+    from rag.encoder.tokenize import bundled, model_windows
 
     tokenizer = bundled()
     sequences = []
     for text in texts:
-        pieces = windows(tokenizer.encode(PREFIX + text).ids, tokenizer.bos, tokenizer.eos)
+        pieces = model_windows(tokenizer.encode(PREFIX + text).ids, tokenizer.bos, tokenizer.eos)
         if len(pieces) > 1:
             raise SystemExit(f"a chunk longer than one window: {text[:80]!r}…")
         sequences.append(pieces[0])

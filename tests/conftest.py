@@ -58,12 +58,12 @@ class TokenFakeEmbedder(FakeEmbedder):
 
     def read(self, texts, is_query=False):
         from rag.encoder.e5_files import pooled_terms
-        from rag.encoder.embed import Reading
+        from rag.encoder.embed import Encoded
 
         readings = []
         for text in texts:
             ids = np.array([hash_term(word) for word in text.split()], np.int64)
-            readings.append(Reading(self._embed([text])[0], *pooled_terms(ids, np.ones(len(ids)), self.term_space)))
+            readings.append(Encoded(self._embed([text])[0], *pooled_terms(ids, np.ones(len(ids)), self.term_space)))
         return readings
 
 

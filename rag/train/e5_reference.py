@@ -14,11 +14,11 @@ from transformers import XLMRobertaModel
 from ..encoder import e5_files
 from ..encoder.e5_files import TERMS_PER_TEXT
 from ..encoder.e5_torch import window_states
-from ..encoder.tokenize import E5Tokenizer, bundled, window_mean, windows
+from ..encoder.tokenize import E5Tokenizer, bundled, model_windows, window_mean
 
 
 def _text_windows(texts: list[str], prefix: str, tokenizer: E5Tokenizer) -> list[list[np.ndarray]]:
-    return [windows(tokenizer.encode(prefix + text).ids, tokenizer.bos, tokenizer.eos) for text in texts]
+    return [model_windows(tokenizer.encode(prefix + text).ids, tokenizer.bos, tokenizer.eos) for text in texts]
 
 
 @torch.inference_mode()
