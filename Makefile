@@ -38,7 +38,7 @@ $(BIN)/rag: pyproject.toml
 	@touch $@
 
 $(VENV)/.test-tools: $(BIN)/rag
-	$(call say,"Installing the test tools into .venv/: torch's CPU build, sentence-transformers, pytest, Playwright …")
+	$(call say,"Installing the test tools into .venv/ (torch's CPU build, sentence-transformers, pytest, Playwright …)")
 	@$(PIP) install --retries 1 --index-url $(TORCH_INDEX) $(TORCH)
 	@$(PIP) install -e '.[dev]'
 	@touch $@
