@@ -73,7 +73,7 @@ def ingest(path: Path | None):
               help=f"Passages to retrieve [default: RAG_TOP_K or {default('top_k')}].")
 @click.option("-n", "--max-answers", type=click.IntRange(*bounds("max_answers")), default=None,
               help=f"Answers to return at most [default: RAG_MAX_ANSWERS or {default('max_answers')}].")
-@click.option("--server", metavar="URL", envvar="RAG_SERVER_URL", default=None,
+@click.option("--server", metavar="URL", default=None,
               help="Ask the `rag serve` at URL (e.g. http://127.0.0.1:8000), whose models are loaded (without -k or "
                    "-n, its defaults hold); when none answers there, the question is answered here "
                    "[default: RAG_SERVER_URL, or none: here].")
@@ -84,6 +84,7 @@ def ask(question: str, as_json: bool, top_k: int | None, max_answers: int | None
     the model in RAG_MODEL; every RAG_* setting is listed in README.md (Configuration). Passage scores rank the
     passages of one question: they are relative, not a confidence; an answer's confidence is a calibrated
     probability."""
+    server = server or Settings().server_url
     reply = _ask_server(server, question, top_k, max_answers) if server else None
     if reply is None:
         reply = _ask_here(question, top_k, max_answers)

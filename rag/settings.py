@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1 << 20, ge=1024)
     api_key: SecretStr | None = Field(None, description="when set, POST/DELETE /documents need it as "
                                       "'Authorization: Bearer KEY' or 'X-API-Key: KEY' (empty: no key)")
+    server_url: str | None = Field(None, description="rag ask asks the rag serve at this URL (as --server does) and "
+                                   "answers in its own process where none answers there; none: always in its own")
     open_writes: bool = Field(False, description="with no API key: true accepts POST/DELETE /documents from every "
                               "client; false (default) only from this machine (127.0.0.0/8, ::1), others get 403")
     api_key_for_reads: bool = Field(False, description="true: every API endpoint needs the key, not only the writes")
