@@ -19,14 +19,13 @@ def make_answers(found: list[Found], retrieval: Retrieval, calibration: Calibrat
 
 
 def _answer(score: float, found: Found, retrieval: Retrieval) -> Answer:
-    snapshot, passage = retrieval.snapshot, retrieval.passages[found.passage]
-    document = snapshot.document_of(retrieval.rows[found.passage])
-    rows = [retrieval.rows[p] for p, other in enumerate(retrieval.passages)
-            if other.doc_id == passage.doc_id and other.start < found.end and found.start < other.end]
-    sentence = sentence_around(snapshot, rows, found.start, found.end)
+    snapshot, row = retrieval.snapshot, retrieval.rows[found.passage]
+    document = snapshot.document_of(row)
+    sentence = sentence_around(snapshot, [row], found.start, found.end)  # the span lies in its passage's chunk
     context = context_of(document.text, sentence)
     return Answer(document.text[found.start:found.end], round(score, 4), document.id, found.start, found.end,
-                  passage.id, sentence, Context(document.text[context.start:context.end], context.start, context.end))
+                  retrieval.passages[found.passage].id, sentence,
+                  Context(document.text[context.start:context.end], context.start, context.end))
 
 
 def sentence_around(snapshot: Snapshot, rows: list[int], start: int, end: int) -> Span:

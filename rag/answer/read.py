@@ -105,8 +105,8 @@ class Found:
 
 class Reader:
     """Short answers from passages: the best span of each, scored against "no answer". Each passage is read on its
-    own, in the same windows whatever else is read, so its score is its own. The model loads on first use (``warm_up``); window sizes and how many of the passages it
-    reads are set once, here."""
+    own, in the same windows whatever else is read, so its score is its own. The model loads on first use
+    (``warm_up``); window sizes and how many of the passages it reads are set once, here."""
 
     def __init__(self, passages: int, model_path: Path = MODEL_PATH, threads: int | None = None,
                  sequence_tokens: int = SEQUENCE_TOKENS, stride_tokens: int = STRIDE_TOKENS):
