@@ -111,7 +111,7 @@ def _ask_here(question: str, top_k: int | None, max_answers: int | None) -> dict
     from .types import reply_to_dict
 
     pipeline = _pipeline()
-    if not pipeline.index.entries:  # no index at all is an error of its own, found before any model loads
+    if not len(pipeline.index):  # no index at all is an error of its own, found before any model loads
         raise click.ClickException(f"the index in {pipeline.settings.index_dir} is empty: {fill_hint()}")
     return reply_to_dict(pipeline.ask(question, top_k, max_answers))
 

@@ -35,11 +35,19 @@ class Pipeline:
             raise InvalidInput(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.settings = settings or Settings()
         self.embedder = embedder or load_embedder(self.settings.model, self.settings.device, self.settings.batch_size)
-        self.retriever = Retriever(self.embedder, self.settings, mode)
         self.reader = reader or Reader(self.settings.answer_passages)
         self._calibration = calibration
-        self.folder = IndexFolder(self.settings.index_dir, self.embedder.name, self.embedder.dim,
-                                  getattr(self.embedder, "encoding", ""), StoreConfig.from_settings(self.settings))
+        store, encoding = StoreConfig.from_settings(self.settings), getattr(self.embedder, "encoding", "")
+        if store.kind == "milvus":  # the corpus lives in Milvus; nothing per chunk in this process
+            from .answer.hybrid import ServerRetriever
+            from .index.milvus import MilvusCorpus
+
+            self.corpus = MilvusCorpus(store, self.embedder.name, self.embedder.dim, encoding,
+                                       hasattr(self.embedder, "read"))
+            self.retriever = ServerRetriever(self.embedder, self.settings, mode)
+        else:
+            self.corpus = IndexFolder(self.settings.index_dir, self.embedder.name, self.embedder.dim, encoding, store)
+            self.retriever = Retriever(self.embedder, self.settings, mode)
 
     @property
     def calibration(self) -> Calibration:
@@ -47,10 +55,10 @@ class Pipeline:
 
     @property
     def index(self) -> Index:
-        return self.folder.index
+        return self.corpus.index
 
     def has_index(self) -> bool:
-        return self.folder.exists()
+        return self.corpus.exists()
 
     # --- writing -------------------------------------------------------------------------------------------
     def ingest_folder(self, folder: Path, progress: bool = False) -> IngestReport:
@@ -62,12 +70,12 @@ class Pipeline:
 
         Encoding starts from the live version, outside the write lock; the lock is held only to commit."""
         started = time.perf_counter()
-        update = Update(self.folder.current(), documents, self.folder.encoding, gone_under)
+        update = Update(self.corpus.current(), documents, self.corpus.encoding, gone_under)
         entries = encode_documents([self._split(d) for d in update.todo], self.embedder, self.settings.batch_size,
                                    progress)
-        with self.folder.writing() as index:
+        with self.corpus.writing() as index:
             if update.apply(index, entries) or not self.has_index():
-                index.save(self.folder.path)
+                index.save(self.corpus.path)
         update.report.seconds = time.perf_counter() - started
         return update.report
 
@@ -80,13 +88,13 @@ class Pipeline:
         return spans
 
     def remove(self, doc_id: str) -> None:
-        with self.folder.writing() as index:
+        with self.corpus.writing() as index:
             if not index.remove(doc_id):
                 raise NotFound(f"no document with id {shown(doc_id)}")
-            index.save(self.folder.path)
+            index.save(self.corpus.path)
 
     def repair(self) -> list[Path]:
-        return self.folder.repair()
+        return self.corpus.repair()
 
     # --- reading -------------------------------------------------------------------------------------------
     def document(self, doc_id: str) -> Document:
@@ -97,7 +105,7 @@ class Pipeline:
 
     def retrieve(self, question: str, top_k: int | None = None) -> Retrieval:
         question = check_question(question, self.settings.max_question_chars)
-        return self.retriever.run(question, self.folder.snapshot(), top_k or self.settings.top_k)
+        return self.retriever.run(question, self.corpus.snapshot(), top_k or self.settings.top_k)
 
     def search(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self.retrieve(question, top_k).passages

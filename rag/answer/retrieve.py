@@ -30,7 +30,8 @@ class Retrieval:
     question: str
     passages: list[Passage]
     rows: list[int]
-    snapshot: Snapshot  # the index version the rows refer to, kept even if a write replaces it meanwhile
+    snapshot: Snapshot  # the index version the rows refer to, kept even if a write replaces it meanwhile (in Milvus
+    # mode: the Candidates the search returned, laid out alike)
     query_vector: np.ndarray | None = None  # the question's vector, and its latent terms (a term_vector) when used:
     query_terms: np.ndarray | None = None  # evidence for the answers' confidence
 
@@ -56,7 +57,7 @@ class Retriever:
     def has_terms(self, snapshot: Snapshot) -> bool:
         """Whether questions get latent terms: both the embedder and the index have them (the answers' confidence
         reads them as evidence, whatever RAG_LATENT_TERMS says)."""
-        return hasattr(self.embedder, "read") and bool(snapshot.chunk_term_ids.shape[1])
+        return hasattr(self.embedder, "read") and snapshot.has_terms
 
     def uses_terms(self, snapshot: Snapshot) -> bool:
         """Whether the question's latent terms score passages: the full mode, switched on, and terms at hand."""
@@ -83,25 +84,37 @@ class Retriever:
         if self.mode == "full":
             rows = sorted(set(runs["dense"]) | set(runs["lexical"]))
             runs["dense"] = {r: float(snapshot.chunk_vectors[r] @ query_vector) for r in rows}
-            runs["sentence"] = {r: _best_unit(snapshot, r, query_vector) for r in rows}
+            runs["sentence"] = {r: best_unit(snapshot, r, query_vector) for r in rows}
             if self.uses_terms(snapshot) and lexical_fit < TERMS_BELOW_FIT and rows:
                 scores = term_similarity(query_terms, snapshot.chunk_term_ids[rows], snapshot.chunk_term_weights[rows])
                 runs["terms"] = dict(zip(rows, scores.tolist()))
-            weights = {"dense": 1.0, "sentence": 1.0, "lexical": 0.6 * lexical_fit, "terms": TERMS_WEIGHT}
-            ranked = weighted_fusion(runs, weights)
+            ranked = weighted_fusion(runs, fusion_weights(lexical_fit))
         else:
             (scores,) = runs.values()
             ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-        passages, rows = [], []
-        for rank, (row, score) in enumerate(ranked[:top_k], start=1):
-            chunk = snapshot.chunk(row)
-            passages.append(Passage(chunk.id, chunk.doc_id, snapshot.document_of(row).title, chunk.text, chunk.start,
-                                    chunk.end, round(float(score), 4), rank))
-            rows.append(row)
-        return Retrieval(question, passages, rows, snapshot, query_vector, query_terms)
+        return retrieval(question, snapshot, ranked[:top_k], query_vector, query_terms)
 
 
-def _best_unit(snapshot: Snapshot, row: int, query_vector: np.ndarray) -> float:
+def fusion_weights(lexical_fit: float) -> dict[str, float]:
+    """Each signal's weight in the fusion; BM25's grows with the share of the question's words the corpus knows."""
+    return {"dense": 1.0, "sentence": 1.0, "lexical": 0.6 * lexical_fit, "terms": TERMS_WEIGHT}
+
+
+def retrieval(question: str, rows, ranked: list[tuple[int, float]], query_vector: np.ndarray,
+              query_terms: np.ndarray | None) -> Retrieval:
+    """The Retrieval of the ``ranked`` (row, score) pairs of ``rows`` (a Snapshot, or the Candidates of a search in
+    Milvus)."""
+    passages = []
+    for rank, (row, score) in enumerate(ranked, start=1):
+        chunk = rows.chunk(row)
+        passages.append(Passage(chunk.id, chunk.doc_id, rows.title_of(row), chunk.text, chunk.start, chunk.end,
+                                round(float(score), 4), rank))
+    return Retrieval(question, passages, [row for row, _ in ranked], rows, query_vector, query_terms)
+
+
+def best_unit(snapshot: Snapshot, row: int, query_vector: np.ndarray) -> float:
+    """The best-sentence score of chunk row ``row``: its best unit's inner product with the question (the chunk's own
+    where it has no units)."""
     units = snapshot.units_of(row)
     if not len(units):
         return float(snapshot.chunk_vectors[row] @ query_vector)

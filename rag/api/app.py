@@ -205,7 +205,7 @@ def _warm_up(pipeline: Pipeline) -> None:
     pipeline.embedder.warm_up()
     pipeline.reader.warm_up()
     if not pipeline.has_index():
-        log.warning("no index in %s yet: POST /documents or `rag ingest` builds one", pipeline.folder)
+        log.warning("no index in %s yet: POST /documents or `rag ingest` builds one", pipeline.settings.index_dir)
         return
     try:
         pipeline.search("warm up", 1)

@@ -14,6 +14,7 @@ from starlette.convertors import PathConvertor, register_url_convertor
 
 from ..corpus.files import make_document
 from ..errors import Busy, NotFound, shown
+from ..index.versions import StoredDocument
 from ..pipeline import Pipeline
 from .common import Text, errors, get_pipeline, valid_unicode_tree
 
@@ -117,9 +118,8 @@ class DocumentOut(BaseModel):
     meta: dict[str, Any]
 
 
-def _summary(entry) -> dict:
-    document = entry.document
-    row = {"id": document.id, "title": document.title, "chars": len(document.text), "chunks": len(entry.chunk_spans)}
+def _summary(document: StoredDocument) -> dict:
+    row = {"id": document.id, "title": document.title, "chars": document.chars, "chunks": document.chunk_count}
     for key, value in document.meta.items():
         if key not in row and key not in RESERVED_META and isinstance(value, (str, int, float, bool)):
             row[key] = value
@@ -132,9 +132,9 @@ def list_documents(offset: int = Query(0, ge=0), limit: int | None = Query(None,
     """Every document of the index (a page of them with `offset` and `limit`); `total` counts them all."""
     if not pipeline.has_index():
         return {"documents": [], "total": 0}
-    entries = list(pipeline.index.entries.values())
-    page = entries[offset:] if limit is None else entries[offset:offset + limit]
-    return {"documents": [_summary(e) for e in page], "total": len(entries)}
+    listed = list(pipeline.index.catalogue().values())
+    page = listed[offset:] if limit is None else listed[offset:offset + limit]
+    return {"documents": [_summary(d) for d in page], "total": len(listed)}
 
 
 @router.post("/documents", status_code=201, response_model=Created, responses=errors(403, 413, 422, 503),

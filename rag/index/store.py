@@ -1,4 +1,4 @@
-"""Vector stores for the chunk vectors: FAISS in the process (default) or Milvus (milvus-lite file or a cluster).
+"""The vector store of an index version's chunk vectors: FAISS in the process.
 
 A store answers one question: the ``k`` rows of the chunk matrix with the highest inner product with a normalised
 query vector. Rows are the chunk rows of :class:`rag.index.versions.Snapshot`, so everything else (spans, documents, units)
@@ -7,16 +7,12 @@ stays in the index; a store holds vectors and row numbers only.
 - ``faiss`` (``RAG_VECTOR_STORE=faiss``): exact ``IndexFlatIP`` below ``RAG_EXACT_BELOW`` chunks, HNSW above
   (``RAG_HNSW_M``, ``RAG_HNSW_EF_CONSTRUCTION``, ``RAG_HNSW_EF_SEARCH``). The HNSW graph is saved beside the index
   version (``chunks.faiss``), so a reader loads it instead of rebuilding it.
-- ``milvus`` (``RAG_VECTOR_STORE=milvus``): one collection per index content in the Milvus at ``RAG_MILVUS_URI``
-  (a ``*.db`` path: embedded milvus-lite; ``http://host:19530``: a server or cluster, ``RAG_MILVUS_TOKEN`` to log
-  in). The collection is named after a digest of the vectors, so readers of the same index version share it and a
-  new version never changes what a reader of the old one sees.
+- ``milvus`` (``RAG_VECTOR_STORE=milvus``): no index folder at all; the whole corpus lives in Milvus
+  (rag/index/milvus.py), and these settings reach it through ``StoreConfig``.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +20,7 @@ from typing import Protocol
 import faiss
 import numpy as np
 
-from ..errors import IndexUnavailable, InvalidInput, RagError
+from ..errors import InvalidInput
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -117,114 +113,8 @@ class FaissStore:
         return [(int(r), float(s)) for r, s in zip(rows[0].tolist(), scores[0].tolist()) if r >= 0]
 
 
-# --- Milvus --------------------------------------------------------------------------------------------------
-_CLIENTS: dict[tuple[str, str], object] = {}
-
-
-def _client(uri: str, token: str):
-    key = (uri, token)
-    if key not in _CLIENTS:
-        try:
-            from pymilvus import MilvusClient
-        except ImportError:  # pragma: no cover - depends on the extra
-            raise RuntimeError("RAG_VECTOR_STORE=milvus needs pymilvus: pip install 'rag-news[milvus]'") from None
-        if "://" not in uri:
-            Path(uri).parent.mkdir(parents=True, exist_ok=True)
-        _CLIENTS[key] = MilvusClient(uri=uri, token=token) if token else MilvusClient(uri=uri)
-    return _CLIENTS[key]
-
-
-def vectors_digest(vectors: np.ndarray) -> str:
-    return hashlib.blake2b(np.ascontiguousarray(vectors, np.float32).tobytes(), digest_size=10).hexdigest()
-
-
-class MilvusStore:
-    """Chunk vectors in a Milvus collection (id = chunk row), searched by inner product.
-
-    With milvus-lite (a local file) the index type is FLAT (exact); on a server or cluster it is HNSW with the
-    configured parameters. The collection is filled once and then only read; the writer (or the first reader)
-    creates it.
-    """
-
-    kind = "milvus"
-    BATCH = 10_000
-
-    def __init__(self, vectors: np.ndarray, config: StoreConfig, digest: str | None = None):
-        with _milvus_errors(config.milvus_uri):
-            self.client = _client(config.milvus_uri, config.milvus_token)
-        self.dim = vectors.shape[1]
-        self._ntotal = len(vectors)
-        self.ef_search = config.hnsw_ef_search
-        self.name = f"{config.milvus_prefix}_{self.dim}_{self._ntotal}_{digest or vectors_digest(vectors)}"
-        self.lite = "://" not in config.milvus_uri
-        if not self._ntotal:
-            return
-        with _milvus_errors(config.milvus_uri):
-            if not self.client.has_collection(self.name):
-                self._create(vectors, config)
-            # a collection another process created, or one milvus-lite released when that process ended, is not
-            # searchable until loaded (loading a loaded collection is a no-op)
-            self.client.load_collection(self.name)
-
-    def _create(self, vectors: np.ndarray, config: StoreConfig) -> None:
-        from pymilvus import DataType, MilvusClient
-
-        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("row", DataType.INT64, is_primary=True)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
-        params = self.client.prepare_index_params()
-        if self.lite:
-            params.add_index("vector", index_type="FLAT", metric_type="IP")
-        else:
-            params.add_index("vector", index_type="HNSW", metric_type="IP",
-                             params={"M": config.hnsw_m, "efConstruction": config.hnsw_ef_construction})
-        staging = f"{self.name}_tmp"
-        if self.client.has_collection(staging):
-            self.client.drop_collection(staging)
-        self.client.create_collection(staging, schema=schema, index_params=params)
-        vectors = np.asarray(vectors, np.float32)
-        for lo in range(0, len(vectors), self.BATCH):
-            block = vectors[lo:lo + self.BATCH]
-            self.client.insert(staging, [{"row": lo + i, "vector": v} for i, v in enumerate(block.tolist())])
-        self.client.flush(staging)
-        try:
-            self.client.rename_collection(staging, self.name)  # readers never see a half-filled collection
-        except Exception:  # a concurrent creator won the race: theirs is as good as ours
-            if not self.client.has_collection(self.name):
-                raise
-            self.client.drop_collection(staging)
-
-    @property
-    def ntotal(self) -> int:
-        return self._ntotal
-
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if self._ntotal == 0 or k <= 0:
-            return []
-        params = {"metric_type": "IP"} if self.lite else {"metric_type": "IP", "params": {"ef": max(self.ef_search, k)}}
-        with _milvus_errors(self.name):
-            hits = self.client.search(self.name, data=[np.asarray(query, np.float32).tolist()],
-                                      limit=min(k, self._ntotal), search_params=params, output_fields=["row"])
-        return [(int(hit["row"] if "row" in hit else hit["id"]), float(hit["distance"])) for hit in hits[0]]
-
-
-@contextmanager
-def _milvus_errors(where: str):
-    """Milvus failures as one-line IndexUnavailable errors (CLI message, HTTP 503) instead of tracebacks."""
-    try:
-        yield
-    except RagError:
-        raise
-    except Exception as error:  # pymilvus raises MilvusException, gRPC and OS errors alike
-        message = getattr(error, "message", None) or str(error)
-        raise IndexUnavailable(f"the Milvus store ({where}) failed: {' '.join(message.split())}") from None
-
-
-def open_store(vectors: np.ndarray, config: StoreConfig, persisted: Path | None = None,
-               digest: str | None = None) -> VectorStore:
-    """The store for a chunk matrix: Milvus, a saved FAISS graph (``persisted``), or a FAISS index built now."""
-    if config.kind == "milvus":
-        return MilvusStore(vectors, config, digest)
+def open_store(vectors: np.ndarray, config: StoreConfig, persisted: Path | None = None) -> VectorStore:
+    """The store for a chunk matrix: a saved FAISS graph (``persisted``), or a FAISS index built now."""
     if persisted is not None and config.uses_hnsw(len(vectors)):
         try:
             store = FaissStore.load(persisted, config)

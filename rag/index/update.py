@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..types import Document
-from .versions import Entry, Index
+from .versions import Entry, Index, revision
 
 
 @dataclass
@@ -30,15 +30,16 @@ class Update:
         self.report = IngestReport()
         self.fresh = {d.id: d for d in documents}
         self.gone_under = gone_under
-        stale = set(current.entries) if current.encoding != encoding else set()
-        self.outdated = {doc_id: current.entries[doc_id].document for doc_id in stale if doc_id not in self.fresh}
+        stale = set(current.catalogue()) if current.encoding != encoding else set()
+        self.outdated = {doc_id: current.document(doc_id) for doc_id in stale if doc_id not in self.fresh}
         self.encoding = encoding
         self.todo: list[Document] = []
+        known = current.catalogue(list(self.fresh))
         for document in self.fresh.values():
-            old = current.entries.get(document.id)
-            if old and document.id not in stale and _same(old.document, document):
+            old = known.get(document.id)
+            if old and document.id not in stale and old.revision == revision(document):
                 self.report.unchanged.append(document.id)
-                self.report.chunk_counts[document.id] = len(old.chunk_spans)
+                self.report.chunk_counts[document.id] = old.chunk_count
                 continue
             (self.report.updated if old else self.report.added).append(document.id)
             self.todo.append(document)
@@ -47,10 +48,9 @@ class Update:
 
     def apply(self, index: Index, entries: list[Entry]) -> bool:
         """Commit the encoded ``entries`` to ``index`` (the latest version, under the write lock); whether it changed."""
-        for doc_id, entry in list(index.entries.items()):
-            path = entry.document.meta.get("path")
-            if self.gone_under and doc_id not in self.fresh and path and \
-                    Path(path).resolve().is_relative_to(self.gone_under):
+        for doc_id, stored in (index.catalogue() if self.gone_under else {}).items():
+            path = stored.meta.get("path")
+            if doc_id not in self.fresh and path and Path(path).resolve().is_relative_to(self.gone_under):
                 index.remove(doc_id)
                 self.report.removed.append(doc_id)
         for entry in entries:
@@ -63,7 +63,3 @@ class Update:
         index.encoding = self.encoding
         self.report.chunks = index.chunk_count
         return bool(entries or self.report.removed)
-
-
-def _same(old: Document, new: Document) -> bool:
-    return (old.text, old.title, old.meta) == (new.text, new.title, new.meta)

@@ -19,6 +19,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,30 @@ class Entry:
         if self.chunk_term_ids is None or self.chunk_term_weights is None:
             self.chunk_term_ids = np.zeros((len(self.chunk_spans), 0), np.int32)
             self.chunk_term_weights = np.zeros((len(self.chunk_spans), 0), np.float32)
+
+    @cached_property
+    def stored(self) -> StoredDocument:
+        document = self.document
+        return StoredDocument(document.id, document.title, document.meta, len(document.text), len(self.chunk_spans),
+                              revision(document))
+
+
+def revision(document: Document) -> str:
+    """A digest of everything an entry is made from: whether a document given again is unchanged."""
+    content = json.dumps([document.id, document.text, document.title, document.meta], sort_keys=True, default=str)
+    return hashlib.blake2b(content.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as the index lists it: what it is, how long, in how many chunks, at which revision."""
+
+    id: str
+    title: str
+    meta: dict
+    chars: int
+    chunk_count: int
+    revision: str
 
 
 class Index:
@@ -114,6 +139,11 @@ class Index:
     def document(self, doc_id: str) -> Document | None:
         entry = self.entries.get(doc_id)
         return entry.document if entry else None
+
+    def catalogue(self, ids: list[str] | None = None) -> dict[str, StoredDocument]:
+        """The documents (all, or those of ``ids`` that exist) as the index lists them."""
+        chosen = self.entries if ids is None else {i: self.entries[i] for i in ids if i in self.entries}
+        return {doc_id: entry.stored for doc_id, entry in chosen.items()}
 
     @property
     def snapshot(self) -> "Snapshot":
@@ -173,9 +203,8 @@ class Index:
                 os.replace(damaged, damaged.with_name(DAMAGED_PREFIX + damaged.name))
                 log.warning("set the damaged index version %s aside as %s%s", damaged, DAMAGED_PREFIX, damaged.name)
         self.damaged = []
-        if self._snapshot is None:  # what a reader of this version gets: same arrays, same store key
-            self._loaded = dict(arrays, faiss=final / FAISS_FILE if FAISS_FILE in files else None,
-                                digest=files["chunk_vectors.npy"][:20])
+        if self._snapshot is None:  # what a reader of this version gets: the same arrays
+            self._loaded = dict(arrays, faiss=final / FAISS_FILE if FAISS_FILE in files else None)
         _prune(folder, keep=KEEP_VERSIONS)
         return final
 
@@ -230,8 +259,7 @@ class Index:
             raise DamagedVersion(f"the index in {folder} is unreadable ({error}): {REBUILD_HINT}") from None
         index = cls(model, int(manifest["dim"]), store, manifest.get("encoding", ""))
         index.version = int(manifest["version"])
-        index._loaded = dict(arrays, faiss=version / FAISS_FILE if FAISS_FILE in manifest["files"] else None,
-                             digest=manifest["files"]["chunk_vectors.npy"][:20])
+        index._loaded = dict(arrays, faiss=version / FAISS_FILE if FAISS_FILE in manifest["files"] else None)
         chunk_ends = np.cumsum(arrays["chunk_counts"])
         unit_ends = np.cumsum(arrays["unit_counts"])
         for i, row in enumerate(rows):
@@ -262,7 +290,7 @@ class Snapshot:
             self.chunk_vectors, self.unit_vectors = loaded["chunk_vectors"], loaded["unit_vectors"]
             for name in TERM_ARRAYS:
                 setattr(self, name, loaded[name])
-            persisted, digest = loaded["faiss"], loaded["digest"]
+            persisted = loaded["faiss"]
         else:
             self.chunk_spans = _stack([e.chunk_spans for e in entries], (0, 2), np.int64)
             self.unit_spans = _stack([e.unit_spans for e in entries], (0, 2), np.int64)
@@ -270,8 +298,8 @@ class Snapshot:
             self.chunk_vectors = _stack([e.chunk_vectors for e in entries], (0, dim), np.float32)
             for name in TERM_ARRAYS:
                 setattr(self, name, _stack_terms([getattr(e, name) for e in entries], _term_dtype(name)))
-            persisted, digest = None, None
-        self.store: VectorStore = open_store(self.chunk_vectors, config, persisted, digest)
+            persisted = None
+        self.store: VectorStore = open_store(self.chunk_vectors, config, persisted)
         # units of each chunk: rows [lo, hi) of units of the same document inside the chunk's span
         unit_keys = self.unit_doc * (1 << 40) + self.unit_spans[:, 0] if len(self.unit_spans) else np.zeros(0, np.int64)
         self.chunk_unit_lo = np.searchsorted(unit_keys, self.chunk_doc * (1 << 40) + self.chunk_spans[:, 0], "left")
@@ -284,6 +312,14 @@ class Snapshot:
     def document_of(self, row: int) -> Document:
         """The document of chunk row ``row``."""
         return self.documents[self.chunk_doc[row]]
+
+    def title_of(self, row: int) -> str:
+        return self.document_of(row).title
+
+    @property
+    def has_terms(self) -> bool:
+        """Whether the chunks have latent terms (the bundled model's; rows of width 0 otherwise)."""
+        return bool(self.chunk_term_ids.shape[1])
 
     def chunk(self, row: int) -> Chunk:
         document = self.document_of(row)

@@ -1,0 +1,389 @@
+"""Milvus as the store of record (``RAG_VECTOR_STORE=milvus``): every document, chunk and answer unit lives in Milvus,
+so API workers on any number of machines hold no per-chunk state and see each other's writes at their next question.
+
+Four collections, named ``{RAG_MILVUS_COLLECTION_PREFIX}_{tag}_…`` (the tag names the model and how it encoded, so a
+corpus made by another model is never searched with this one's vectors):
+
+- ``chunks``: one row per chunk: its document, revision and ordinal, character span, raw text and title (what a
+  passage shows), the stems BM25 reads (Milvus's own BM25 function over them), the dense vector and the latent terms
+  as a sparse vector.
+- ``units``: one row per answer unit (sentence): its chunk, span and vector (the best-sentence score reads them).
+- ``documents``: each document's text in parts of at most ``PART_CHARS`` characters (a Milvus string holds at most
+  64 KB), its title and metadata, on every part.
+- ``lexicon``: every stem the corpus holds (how much of a question BM25 can know, as ``LexicalIndex.known_fraction``).
+
+Rows are keyed by 64-bit hashes, so no user string is ever spliced into a filter. A write inserts the document's new
+revision, then deletes its other revisions: a question asked meanwhile may see both for a moment, never neither, and a
+write acknowledged is in Milvus. The same document written by two writers at once ends as one of them (the last to
+delete wins); ``rag ingest --shard`` gives each writer its own documents.
+"""
+from __future__ import annotations
+
+import hashlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IndexUnavailable, RagError
+from ..text import chunk_view
+from ..types import Chunk, Document
+from .lexical import terms
+from .store import StoreConfig
+from .versions import Entry, StoredDocument, revision
+
+PART_CHARS = 16_000  # of a document's text per row: at most 64,000 bytes of UTF-8
+ID_BYTES = 4_096  # a document id of up to 1,000 characters, in UTF-8
+TEXT_BYTES = 65_535  # Milvus's longest string
+QUERY_BATCH = 1_000  # rows inserted or keys asked for per request
+PLACEHOLDER = [1.0, 0.0]  # Milvus wants a vector field in every collection; documents and lexicon need none
+MAX_LISTED = 16_384  # Milvus returns at most this many rows per query
+DOCUMENTS_CACHED = 64  # documents' texts a worker keeps (bounded: answers read the documents of a few passages)
+
+
+def key(*parts: object) -> int:
+    """A signed 64-bit key for a document, chunk, unit or stem."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+@dataclass
+class Candidates:
+    """The chunks a question's search ranked first, laid out as rows like a ``Snapshot`` (row ``r`` is the ``r``-th),
+    with their units' spans: what reading and the answers (their sentences and evidence) read."""
+
+    keys: list[int]
+    chunks: list[Chunk]
+    titles: list[str]
+    revisions: list[str]
+    chunk_vectors: np.ndarray
+    chunk_term_ids: np.ndarray
+    chunk_term_weights: np.ndarray
+    unit_spans: np.ndarray
+    unit_ranges: list[range]
+    corpus: "MilvusCorpus"
+
+    def chunk(self, row: int) -> Chunk:
+        return self.chunks[row]
+
+    def title_of(self, row: int) -> str:
+        return self.titles[row]
+
+    def units_of(self, row: int) -> range:
+        return self.unit_ranges[row]
+
+    def document_of(self, row: int) -> Document:
+        return self.corpus.document_at(self.chunks[row].doc_id, self.revisions[row])
+
+
+class MilvusCorpus:
+    """The corpus in Milvus, in the roles ``Pipeline`` gives the index folder and the index: safe to share between
+    threads; every method is one or a few requests."""
+
+    path = None  # no folder: the corpus is wherever RAG_MILVUS_URI points
+
+    def __init__(self, config: StoreConfig, model: str, dim: int, encoding: str, has_terms: bool):
+        self.config, self.model, self.dim, self.encoding, self.has_terms = config, model, dim, encoding, has_terms
+        self.version = None
+        tag = hashlib.blake2b(f"{model}|{encoding}|{dim}".encode(), digest_size=4).hexdigest()
+        names = ("chunks", "units", "documents", "lexicon")
+        self.chunks, self.units, self.documents, self.lexicon = (f"{config.milvus_prefix}_{tag}_{n}" for n in names)
+        self._client = None
+        self._document_at = lru_cache(maxsize=DOCUMENTS_CACHED)(self._fetch_document)
+
+    @property
+    def client(self):
+        if self._client is None:
+            with milvus_errors(self.config.milvus_uri):
+                from pymilvus import MilvusClient
+
+                uri = self.config.milvus_uri
+                if "://" not in uri:
+                    Path(uri).parent.mkdir(parents=True, exist_ok=True)
+                client = MilvusClient(uri=uri, token=self.config.milvus_token) if self.config.milvus_token \
+                    else MilvusClient(uri=uri)
+                if client.has_collection(self.documents):
+                    for name in (self.chunks, self.units, self.documents, self.lexicon):
+                        client.load_collection(name)  # collections another process made are released until loaded
+                self._client = client
+        return self._client
+
+    # --- the index folder's role ------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        with milvus_errors(self.config.milvus_uri):
+            return self.client.has_collection(self.documents)
+
+    @property
+    def index(self) -> "MilvusCorpus":
+        return self
+
+    def current(self) -> "MilvusCorpus":
+        return self
+
+    def snapshot(self) -> "MilvusCorpus":
+        return self
+
+    @contextmanager
+    def writing(self):
+        """Writes go straight to Milvus, document by document; nothing to lock or swap."""
+        with milvus_errors(self.config.milvus_uri):
+            self._create()
+            yield self
+
+    def repair(self) -> list[Path]:
+        return []  # Milvus keeps its own log; there are no versions to set aside
+
+    # --- the index's role -------------------------------------------------------------------------------------
+    def catalogue(self, ids: list[str] | None = None) -> dict[str, StoredDocument]:
+        """The documents (all, or those of ``ids`` that exist) as the index lists them: one request per batch."""
+        if not self.exists():
+            return {}
+        wheres = ["part == 0"] if ids is None else \
+            [f"part == 0 and doc_key in {[key(i) for i in ids[lo:lo + QUERY_BATCH]]}"
+             for lo in range(0, len(ids), QUERY_BATCH)]
+        found = {}
+        with milvus_errors(self.config.milvus_uri):
+            for where in wheres:
+                for head in self.client.query(self.documents, filter=where, limit=MAX_LISTED,
+                                              output_fields=["doc", "title", "meta", "chars", "chunks", "revision"]):
+                    found[head["doc"]] = StoredDocument(head["doc"], head["title"], head["meta"], head["chars"],
+                                                        head["chunks"], head["revision"])
+        return found
+
+    def __len__(self) -> int:
+        return self._count(self.documents, "part == 0")
+
+    @property
+    def chunk_count(self) -> int:
+        return self._count(self.chunks, "")
+
+    def document(self, doc_id: str) -> Document | None:
+        with milvus_errors(self.config.milvus_uri):
+            parts = self.client.query(self.documents, filter=f"doc_key == {key(doc_id)}",
+                                      output_fields=["revision"], limit=1)
+        return self.document_at(doc_id, parts[0]["revision"]) if parts else None
+
+    def document_at(self, doc_id: str, at: str) -> Document:
+        """The document at revision ``at`` (a worker keeps the last few it read)."""
+        return self._document_at(doc_id, at)
+
+    def put(self, entry: Entry) -> None:
+        document, at = entry.document, revision(entry.document)
+        doc_key = key(document.id)
+        with milvus_errors(self.config.milvus_uri):
+            self._insert(self.units, [
+                {"key": key(document.id, at, "unit", i), "doc_key": doc_key, "revision": at,
+                 "chunk": key(document.id, at, int(np.searchsorted(entry.chunk_spans[:, 1], end, "left"))),
+                 "start": int(start), "end": int(end), "vector": vector}
+                for i, ((start, end), vector) in enumerate(zip(entry.unit_spans.tolist(), entry.unit_vectors.tolist()))])
+            chunk_rows, stems = [], set()
+            for i, ((start, end), vector) in enumerate(zip(entry.chunk_spans.tolist(), entry.chunk_vectors.tolist())):
+                lexical = terms(chunk_view(document, start, end))
+                stems.update(lexical)
+                row = {"key": key(document.id, at, i), "doc_key": doc_key, "doc": document.id, "revision": at,
+                       "ordinal": i, "start": start, "end": end, "text": document.text[start:end],
+                       "title": document.title, "lexical": " ".join(lexical), "vector": vector}
+                if self.has_terms:
+                    row["terms"] = _sparse(entry.chunk_term_ids[i], entry.chunk_term_weights[i])
+                chunk_rows.append(row)
+            self._insert(self.chunks, chunk_rows)
+            self._insert(self.lexicon, [{"key": key(stem), "placeholder": PLACEHOLDER} for stem in stems], upsert=True)
+            text = document.text
+            parts = max(1, -(-len(text) // PART_CHARS))
+            self._insert(self.documents, [
+                {"key": key(document.id, at, "part", p), "doc_key": doc_key, "doc": document.id, "revision": at,
+                 "part": p, "parts": parts, "title": document.title, "meta": document.meta,
+                 "chunks": len(entry.chunk_spans), "chars": len(text),
+                 "text": text[p * PART_CHARS:(p + 1) * PART_CHARS], "placeholder": PLACEHOLDER}
+                for p in range(parts)])
+            self._delete(doc_key, f'revision != "{at}"')
+
+    def remove(self, doc_id: str) -> bool:
+        with milvus_errors(self.config.milvus_uri):
+            found = self.client.has_collection(self.documents) and self.document(doc_id) is not None
+            if found:
+                self._delete(key(doc_id))
+        return found
+
+    def save(self, folder: Path | None = None) -> None:
+        """Make the writes durable (Milvus acknowledges each insert; flushing seals them into segments)."""
+        with milvus_errors(self.config.milvus_uri):
+            for name in (self.chunks, self.units, self.documents, self.lexicon):
+                self.client.flush(name)
+
+    # --- reading ----------------------------------------------------------------------------------------------
+    def known_fraction(self, stems: list[str]) -> float:
+        """Share of the question's stems that occur in the corpus (``LexicalIndex.known_fraction``)."""
+        if not stems:
+            return 0.0
+        keys = sorted({key(stem) for stem in stems})
+        with milvus_errors(self.config.milvus_uri):
+            found = {row["key"] for row in self.client.query(self.lexicon, filter=f"key in {keys}",
+                                                             output_fields=["key"])}
+        return sum(key(stem) in found for stem in stems) / len(stems)
+
+    def search(self, query_vector: np.ndarray, stems: list[str], query_terms: dict[int, float] | None,
+               weights: dict[str, float], limit: int) -> list[tuple[int, float]]:
+        """(chunk key, fused score) of one server-side search, best first: dense, BM25 over the stems and latent
+        terms (the routes ``weights`` names), each route's best ``limit`` hits, their scores min-max normalised and
+        weighted (Milvus's WeightedRanker); the best ``2 × limit``, as many as the routes may find together."""
+        from pymilvus import AnnSearchRequest, WeightedRanker
+
+        routes = {"dense": ([query_vector.tolist()], "vector", "IP"), "lexical": ([" ".join(stems)], "bm25", "BM25"),
+                  "terms": ([query_terms], "terms", "IP")}
+        usable = {"dense": True, "lexical": bool(stems), "terms": bool(query_terms) and self.has_terms}
+        chosen = [name for name in routes if weights.get(name) and usable[name]]
+        if not chosen:
+            return []
+        requests = [AnnSearchRequest(routes[name][0], routes[name][1], {"metric_type": routes[name][2]}, limit)
+                    for name in chosen]
+        with milvus_errors(self.config.milvus_uri):
+            hits = self.client.hybrid_search(self.chunks, requests, WeightedRanker(*(weights[n] for n in chosen)),
+                                             limit=2 * limit, output_fields=[])[0]
+        return [(int(hit["key"]), float(hit["distance"])) for hit in hits]
+
+    def best_units(self, query_vector: np.ndarray, chunk_keys: list[int]) -> dict[int, float]:
+        """The best inner product of each chunk's units with the question (a chunk without units has none)."""
+        if not chunk_keys:
+            return {}
+        with milvus_errors(self.config.milvus_uri):
+            hits = self.client.search(self.units, [query_vector.tolist()], anns_field="vector",
+                                      filter=f"chunk in {chunk_keys}", group_by_field="chunk",
+                                      limit=len(chunk_keys), search_params={"metric_type": "IP"},
+                                      output_fields=["chunk"])[0]
+        return {int(hit["entity"]["chunk"]): float(hit["distance"]) for hit in hits}
+
+    def candidates(self, chunk_keys: list[int]) -> "Candidates":
+        """The chunks of ``chunk_keys`` laid out as rows in that order, with their units' spans."""
+        fields = ["doc", "revision", "ordinal", "start", "end", "text", "title", "vector"] + \
+            (["terms"] if self.has_terms else [])
+        with milvus_errors(self.config.milvus_uri):
+            found = {row["key"]: row for row in self.client.query(self.chunks, filter=f"key in {chunk_keys}",
+                                                                  output_fields=fields)}
+            units: dict[int, list[tuple[int, int]]] = {}
+            for unit in self.client.query(self.units, filter=f"chunk in {chunk_keys}",
+                                          output_fields=["chunk", "start", "end"]):
+                units.setdefault(unit["chunk"], []).append((unit["start"], unit["end"]))
+        rows = [found[k] for k in chunk_keys if k in found]  # a chunk deleted meanwhile is left out
+        chunks = [Chunk(f"{r['doc']}#{r['ordinal']}", r["doc"], r["start"], r["end"], r["text"]) for r in rows]
+        term_rows = [sorted(r.get("terms", {}).items(), key=lambda item: -item[1]) for r in rows]
+        width = max((len(t) for t in term_rows), default=0)
+        term_ids, term_weights = np.zeros((len(rows), width), np.int32), np.zeros((len(rows), width), np.float32)
+        for i, row in enumerate(term_rows):
+            term_ids[i, :len(row)] = [t for t, _ in row]
+            term_weights[i, :len(row)] = [w for _, w in row]
+        spans, ranges = [], []
+        for row in rows:
+            mine = sorted(units.get(row["key"], []))
+            ranges.append(range(len(spans), len(spans) + len(mine)))
+            spans += mine
+        return Candidates([r["key"] for r in rows], chunks, [r["title"] for r in rows], [r["revision"] for r in rows],
+                          np.array([r["vector"] for r in rows], np.float32).reshape(len(rows), self.dim),
+                          term_ids, term_weights, np.array(spans, np.int64).reshape(len(spans), 2), ranges, self)
+
+    # --- inside -----------------------------------------------------------------------------------------------
+    def _fetch_document(self, doc_id: str, at: str) -> Document:
+        with milvus_errors(self.config.milvus_uri):
+            parts = self.client.query(self.documents, filter=f'doc_key == {key(doc_id)} and revision == "{at}"',
+                                      output_fields=["part", "title", "meta", "text"])
+        if not parts:
+            raise IndexUnavailable(f"document {doc_id!r} changed while it was read: ask again")
+        parts.sort(key=lambda p: p["part"])
+        return Document(doc_id, "".join(p["text"] for p in parts), parts[0]["title"], parts[0]["meta"])
+
+    def _count(self, collection: str, where: str) -> int:
+        with milvus_errors(self.config.milvus_uri):
+            if not self.client.has_collection(collection):
+                return 0
+            rows = self.client.query(collection, filter=where, output_fields=["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def _insert(self, collection: str, rows: list[dict], upsert: bool = False) -> None:
+        write = self.client.upsert if upsert else self.client.insert
+        for lo in range(0, len(rows), QUERY_BATCH):
+            write(collection, rows[lo:lo + QUERY_BATCH])
+
+    def _delete(self, doc_key: int, also: str = "") -> None:
+        where = f"doc_key == {doc_key}" + (f" and {also}" if also else "")
+        for name in (self.chunks, self.units, self.documents):
+            self.client.delete(name, filter=where)
+        self._document_at.cache_clear()
+
+    def _create(self) -> None:
+        """The four collections, where they are missing (documents last: it marks the corpus as made)."""
+        from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+        client = self.client
+        if client.has_collection(self.documents):
+            return
+        vector_index = {"index_type": "FLAT"} if "://" not in self.config.milvus_uri else \
+            {"index_type": "HNSW", "params": {"M": self.config.hnsw_m,
+                                              "efConstruction": self.config.hnsw_ef_construction}}
+
+        def schema(*fields: tuple) -> object:
+            made = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+            made.add_field("key", DataType.INT64, is_primary=True)
+            for name, kind, options in fields:
+                made.add_field(name, kind, **options)
+            return made
+
+        def create(name: str, made, indexes: list[tuple[str, dict]]) -> None:
+            if client.has_collection(name):
+                client.drop_collection(name)  # left half-made by a writer that stopped before the documents
+            params = client.prepare_index_params()
+            for field, options in indexes:
+                params.add_index(field, **options)
+            client.create_collection(name, schema=made, index_params=params)
+
+        text = {"max_length": TEXT_BYTES}
+        owned = (("doc_key", DataType.INT64, {}), ("revision", DataType.VARCHAR, {"max_length": 32}))  # by a document
+        chunks = schema(*owned, ("doc", DataType.VARCHAR, {"max_length": ID_BYTES}), ("ordinal", DataType.INT64, {}),
+                        ("start", DataType.INT64, {}), ("end", DataType.INT64, {}),
+                        ("text", DataType.VARCHAR, text), ("title", DataType.VARCHAR, {"max_length": ID_BYTES}),
+                        ("lexical", DataType.VARCHAR, {**text, "enable_analyzer": True,
+                                                       "analyzer_params": {"tokenizer": "standard"}}),
+                        ("bm25", DataType.SPARSE_FLOAT_VECTOR, {}),
+                        ("vector", DataType.FLOAT_VECTOR, {"dim": self.dim}),
+                        *([("terms", DataType.SPARSE_FLOAT_VECTOR, {})] if self.has_terms else []))
+        chunks.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["lexical"],
+                                     output_field_names=["bm25"]))
+        create(self.chunks, chunks, [
+            ("vector", {**vector_index, "metric_type": "IP"}),
+            ("bm25", {"index_type": "SPARSE_INVERTED_INDEX", "metric_type": "BM25",
+                      "params": {"bm25_k1": 1.5, "bm25_b": 0.75}}),  # bm25s's defaults (rag/index/lexical.py)
+            *([("terms", {"index_type": "SPARSE_INVERTED_INDEX", "metric_type": "IP"})] if self.has_terms else [])])
+        create(self.units, schema(*owned, ("chunk", DataType.INT64, {}), ("start", DataType.INT64, {}),
+                                  ("end", DataType.INT64, {}), ("vector", DataType.FLOAT_VECTOR, {"dim": self.dim})),
+               [("vector", {**vector_index, "metric_type": "IP"})])
+        placeholder = ("placeholder", DataType.FLOAT_VECTOR, {"dim": len(PLACEHOLDER)})
+        flat = ("placeholder", {"index_type": "FLAT", "metric_type": "IP"})
+        create(self.lexicon, schema(placeholder), [flat])
+        create(self.documents, schema(*owned, ("doc", DataType.VARCHAR, {"max_length": ID_BYTES}),
+                                      ("part", DataType.INT64, {}), ("parts", DataType.INT64, {}),
+                                      ("title", DataType.VARCHAR, {"max_length": ID_BYTES}),
+                                      ("meta", DataType.JSON, {}), ("chunks", DataType.INT64, {}),
+                                      ("chars", DataType.INT64, {}), ("text", DataType.VARCHAR, text), placeholder),
+               [flat])
+        for name in (self.chunks, self.units, self.documents, self.lexicon):
+            client.load_collection(name)
+
+
+def _sparse(ids: np.ndarray, weights: np.ndarray) -> dict[int, float]:
+    kept = weights > 0
+    return dict(zip(ids[kept].tolist(), weights[kept].tolist())) or {int(ids[0]) if len(ids) else 0: 1e-9}
+
+
+@contextmanager
+def milvus_errors(where: str):
+    """Milvus failures as one-line IndexUnavailable errors (CLI message, HTTP 503) instead of tracebacks."""
+    try:
+        yield
+    except RagError:
+        raise
+    except ImportError:
+        raise IndexUnavailable("RAG_VECTOR_STORE=milvus needs pymilvus: pip install 'rag-news[milvus]'") from None
+    except Exception as error:  # pymilvus raises MilvusException, gRPC and OS errors alike
+        message = getattr(error, "message", None) or str(error)
+        raise IndexUnavailable(f"the Milvus store ({where}) failed: {' '.join(message.split())}") from None
