@@ -58,9 +58,10 @@ def ingest(path: Path | None):
     path = path or settings.seeds_dir
     from .pipeline import Pipeline
 
-    report = Pipeline(settings).ingest_folder(path, progress=True)
+    pipeline = Pipeline(settings)
+    report = pipeline.ingest_folder(path, progress=True)
     click.echo(f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-               f"{len(report.removed)} removed; {report.chunks} chunks in {settings.index_dir} "
+               f"{len(report.removed)} removed; {report.chunks} chunks in {pipeline.corpus.where} "
                f"({report.seconds:.1f} s)")
     if not report.chunks:
         click.echo(f"the index is empty: {fill_hint()}", err=True)
@@ -112,7 +113,7 @@ def _ask_here(question: str, top_k: int | None, max_answers: int | None) -> dict
 
     pipeline = _pipeline()
     if not len(pipeline.index):  # no index at all is an error of its own, found before any model loads
-        raise click.ClickException(f"the index in {pipeline.settings.index_dir} is empty: {fill_hint()}")
+        raise click.ClickException(f"the index in {pipeline.corpus.where} is empty: {fill_hint()}")
     return reply_to_dict(pipeline.ask(question, top_k, max_answers))
 
 
@@ -142,7 +143,7 @@ def serve(host: str, port: int, workers: int):
     pipeline = Pipeline(settings)
     if not pipeline.has_index():
         started = time.perf_counter()
-        click.echo(f"no index in {settings.index_dir}: building it from {settings.seeds_dir} …", err=True)
+        click.echo(f"no index in {pipeline.corpus.where}: building it from {settings.seeds_dir} …", err=True)
         pipeline.ingest_folder(settings.seeds_dir, progress=True)
         click.echo(f"built in {time.perf_counter() - started:.1f} s", err=True)
     if workers > 1:
@@ -161,10 +162,10 @@ def index_group():
 @index_group.command()
 def repair():
     """Make the newest intact version live when the live one is damaged (the damaged one is kept, renamed)."""
-    settings = Settings()
-    set_aside = _pipeline().repair()
+    pipeline = _pipeline()
+    set_aside = pipeline.repair()
     if not set_aside:
-        click.echo(f"the live version of {settings.index_dir} is intact: nothing to repair")
+        click.echo(f"the live version of {pipeline.corpus.where} is intact: nothing to repair")
         return
     from .index.versions import DAMAGED_PREFIX
 

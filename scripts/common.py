@@ -127,6 +127,44 @@ class ServeProcess:
         self.stop()
 
 
+class MilvusLiteServer:
+    """milvus-lite's own gRPC server over ``data_dir`` on a free loopback port, in a process of its own (what a Milvus
+    standalone is to a deployment); start it again after ``kill`` and it reopens the same data."""
+
+    def __init__(self, data_dir: Path, log: Path):
+        self.data_dir, self.log = data_dir, log
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> "MilvusLiteServer":
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir",
+                                             str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port)],
+                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"milvus-lite exited with {self.process.returncode}: {self.log.read_text()[-3000:]}")
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"milvus-lite did not listen in {timeout} s: {self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def __enter__(self) -> "MilvusLiteServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
+
+
 def save_features(path: Path, features: dict[str, np.ndarray]) -> None:
     """Arrays in an LZMA-compressed npz: paragraphs and sentences repeat, so token ids shrink about 5x (zip: 1.5x)."""
     buffer = io.BytesIO()

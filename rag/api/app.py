@@ -204,12 +204,12 @@ def _warm_up(pipeline: Pipeline) -> None:
     request."""
     pipeline.embedder.warm_up()
     pipeline.reader.warm_up()
-    if not pipeline.has_index():
-        log.warning("no index in %s yet: POST /documents or `rag ingest` builds one", pipeline.settings.index_dir)
-        return
     try:
+        if not pipeline.has_index():
+            log.warning("no index in %s yet: POST /documents or `rag ingest` builds one", pipeline.corpus.where)
+            return
         pipeline.search("warm up", 1)
-    except RagError as error:
+    except RagError as error:  # e.g. Milvus not up yet: the requests get 503 until it is
         log.warning("the index is not usable: %s", error)
 
 

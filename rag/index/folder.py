@@ -22,6 +22,10 @@ class IndexFolder:
         self._index: Index | None = None
         self._lock = threading.RLock()
 
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
     def exists(self) -> bool:
         return live_version(self.path) is not None
 

@@ -20,6 +20,7 @@ delete wins); ``rag ingest --shard`` gives each writer its own documents.
 from __future__ import annotations
 
 import hashlib
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -90,6 +91,7 @@ class MilvusCorpus:
         tag = hashlib.blake2b(f"{model}|{encoding}|{dim}".encode(), digest_size=4).hexdigest()
         names = ("chunks", "units", "documents", "lexicon")
         self.chunks, self.units, self.documents, self.lexicon = (f"{config.milvus_prefix}_{tag}_{n}" for n in names)
+        self.where = f"Milvus at {config.milvus_uri}"
         self._client = None
         self._document_at = lru_cache(maxsize=DOCUMENTS_CACHED)(self._fetch_document)
 
@@ -97,6 +99,7 @@ class MilvusCorpus:
     def client(self):
         if self._client is None:
             with milvus_errors(self.config.milvus_uri):
+                os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's own log lines are not for our users
                 from pymilvus import MilvusClient
 
                 uri = self.config.milvus_uri
@@ -112,7 +115,7 @@ class MilvusCorpus:
 
     # --- the index folder's role ------------------------------------------------------------------------------
     def exists(self) -> bool:
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             return self.client.has_collection(self.documents)
 
     @property
@@ -128,9 +131,9 @@ class MilvusCorpus:
     @contextmanager
     def writing(self):
         """Writes go straight to Milvus, document by document; nothing to lock or swap."""
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             self._create()
-            yield self
+        yield self
 
     def repair(self) -> list[Path]:
         return []  # Milvus keeps its own log; there are no versions to set aside
@@ -144,7 +147,7 @@ class MilvusCorpus:
             [f"part == 0 and doc_key in {[key(i) for i in ids[lo:lo + QUERY_BATCH]]}"
              for lo in range(0, len(ids), QUERY_BATCH)]
         found = {}
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             for where in wheres:
                 for head in self.client.query(self.documents, filter=where, limit=MAX_LISTED,
                                               output_fields=["doc", "title", "meta", "chars", "chunks", "revision"]):
@@ -160,7 +163,7 @@ class MilvusCorpus:
         return self._count(self.chunks, "")
 
     def document(self, doc_id: str) -> Document | None:
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             parts = self.client.query(self.documents, filter=f"doc_key == {key(doc_id)}",
                                       output_fields=["revision"], limit=1)
         return self.document_at(doc_id, parts[0]["revision"]) if parts else None
@@ -172,7 +175,7 @@ class MilvusCorpus:
     def put(self, entry: Entry) -> None:
         document, at = entry.document, revision(entry.document)
         doc_key = key(document.id)
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             self._insert(self.units, [
                 {"key": key(document.id, at, "unit", i), "doc_key": doc_key, "revision": at,
                  "chunk": key(document.id, at, int(np.searchsorted(entry.chunk_spans[:, 1], end, "left"))),
@@ -201,7 +204,7 @@ class MilvusCorpus:
             self._delete(doc_key, f'revision != "{at}"')
 
     def remove(self, doc_id: str) -> bool:
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             found = self.client.has_collection(self.documents) and self.document(doc_id) is not None
             if found:
                 self._delete(key(doc_id))
@@ -209,7 +212,7 @@ class MilvusCorpus:
 
     def save(self, folder: Path | None = None) -> None:
         """Make the writes durable (Milvus acknowledges each insert; flushing seals them into segments)."""
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             for name in (self.chunks, self.units, self.documents, self.lexicon):
                 self.client.flush(name)
 
@@ -219,7 +222,7 @@ class MilvusCorpus:
         if not stems:
             return 0.0
         keys = sorted({key(stem) for stem in stems})
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             found = {row["key"] for row in self.client.query(self.lexicon, filter=f"key in {keys}",
                                                              output_fields=["key"])}
         return sum(key(stem) in found for stem in stems) / len(stems)
@@ -239,7 +242,7 @@ class MilvusCorpus:
             return []
         requests = [AnnSearchRequest(routes[name][0], routes[name][1], {"metric_type": routes[name][2]}, limit)
                     for name in chosen]
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             hits = self.client.hybrid_search(self.chunks, requests, WeightedRanker(*(weights[n] for n in chosen)),
                                              limit=2 * limit, output_fields=[])[0]
         return [(int(hit["key"]), float(hit["distance"])) for hit in hits]
@@ -248,7 +251,7 @@ class MilvusCorpus:
         """The best inner product of each chunk's units with the question (a chunk without units has none)."""
         if not chunk_keys:
             return {}
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             hits = self.client.search(self.units, [query_vector.tolist()], anns_field="vector",
                                       filter=f"chunk in {chunk_keys}", group_by_field="chunk",
                                       limit=len(chunk_keys), search_params={"metric_type": "IP"},
@@ -259,7 +262,7 @@ class MilvusCorpus:
         """The chunks of ``chunk_keys`` laid out as rows in that order, with their units' spans."""
         fields = ["doc", "revision", "ordinal", "start", "end", "text", "title", "vector"] + \
             (["terms"] if self.has_terms else [])
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             found = {row["key"]: row for row in self.client.query(self.chunks, filter=f"key in {chunk_keys}",
                                                                   output_fields=fields)}
             units: dict[int, list[tuple[int, int]]] = {}
@@ -284,8 +287,19 @@ class MilvusCorpus:
                           term_ids, term_weights, np.array(spans, np.int64).reshape(len(spans), 2), ranges, self)
 
     # --- inside -----------------------------------------------------------------------------------------------
+    @contextmanager
+    def _failing(self):
+        """Milvus failures as IndexUnavailable (HTTP 503); the next request connects anew, since Milvus may have
+        restarted (its collections must then be loaded again)."""
+        try:
+            with milvus_errors(self.config.milvus_uri):
+                yield
+        except IndexUnavailable:
+            self._client = None
+            raise
+
     def _fetch_document(self, doc_id: str, at: str) -> Document:
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             parts = self.client.query(self.documents, filter=f'doc_key == {key(doc_id)} and revision == "{at}"',
                                       output_fields=["part", "title", "meta", "text"])
         if not parts:
@@ -294,7 +308,7 @@ class MilvusCorpus:
         return Document(doc_id, "".join(p["text"] for p in parts), parts[0]["title"], parts[0]["meta"])
 
     def _count(self, collection: str, where: str) -> int:
-        with milvus_errors(self.config.milvus_uri):
+        with self._failing():
             if not self.client.has_collection(collection):
                 return 0
             rows = self.client.query(collection, filter=where, output_fields=["count(*)"])

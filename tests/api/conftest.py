@@ -1,7 +1,9 @@
-"""HTTP fixtures: apps over the seeded index (read-only, or a private writable copy), all sharing one loaded model."""
+"""HTTP fixtures: apps over the seeded index (read-only, or a private writable copy), all sharing one loaded model.
+Every API test runs twice: over the index folder (FAISS) and over the same corpus in Milvus (a milvus-lite folder)."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +13,63 @@ from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 from ..servers import LOCAL_CLIENT
+
+
+@pytest.fixture(scope="session", params=["faiss", "milvus"])
+def store(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def seeded_milvus(seeded_index_dir, tmp_path_factory) -> Path:
+    """The seeded index's entries put into a milvus-lite folder (the same vectors: nothing is encoded again)."""
+    from rag.index.store import StoreConfig
+    from rag.index.versions import Index
+
+    pytest.importorskip("milvus_lite")
+    folder = tmp_path_factory.mktemp("seeded-milvus") / "milvus.db"
+    settings = milvus_settings(seeded_index_dir, folder)
+    index = Index.open(seeded_index_dir, settings.model)
+    pipeline = Pipeline(settings, embedder=_NoModel(index.dim))
+    with pipeline.corpus.writing() as corpus:
+        for entry in index.entries.values():
+            corpus.put(entry)
+        corpus.save()
+    pipeline.corpus.client.close()
+    return folder
+
+
+class _NoModel:
+    """Stands in for the model where nothing is encoded (the entries are made): only its name and size are read."""
+
+    def __init__(self, dim: int):
+        from rag.encoder.embed import BundledEmbedder
+
+        self.name, self.dim, self.encoding, self.read = Settings().model, dim, BundledEmbedder.encoding, None
+
+
+def milvus_settings(index_dir: Path, milvus_folder: Path) -> Settings:
+    return Settings(index_dir=index_dir, vector_store="milvus", milvus_uri=str(milvus_folder))
+
+
+@pytest.fixture(scope="session")
+def seeded_pipeline(seeded_pipeline, store, seeded_milvus, tmp_path_factory) -> Pipeline:
+    """The seeded pipeline of tests/conftest.py, or one over the same corpus in Milvus."""
+    if store == "faiss":
+        return seeded_pipeline
+    copy = tmp_path_factory.mktemp("read-milvus") / "milvus.db"
+    shutil.copytree(seeded_milvus, copy)
+    return Pipeline(milvus_settings(tmp_path_factory.mktemp("unused"), copy), embedder=seeded_pipeline.embedder)
+
+
+@pytest.fixture
+def writable_seeded_settings(writable_seeded_settings, store, seeded_milvus, tmp_path) -> Settings:
+    """A private copy of the seeded index, as a folder or in Milvus."""
+    if store == "faiss":
+        return writable_seeded_settings
+    copy = tmp_path / "milvus.db"
+    shutil.copytree(seeded_milvus, copy)
+    return milvus_settings(writable_seeded_settings.index_dir, copy)
 
 
 @pytest.fixture(scope="session")
@@ -27,11 +86,14 @@ def writable_client(start_app, writable_seeded_settings) -> TestClient:
 
 
 @pytest.fixture(scope="module")
-def module_writable_client(seeded_pipeline, seeded_index_dir, tmp_path_factory) -> TestClient:
+def module_writable_client(seeded_pipeline, seeded_index_dir, seeded_milvus, store, tmp_path_factory) -> TestClient:
     """One private copy of the seeded index per test module, for tests whose requests must all be refused."""
     folder = tmp_path_factory.mktemp("module-index") / "index"
     shutil.copytree(seeded_index_dir, folder)
     settings = Settings(index_dir=folder)
+    if store == "milvus":
+        shutil.copytree(seeded_milvus, folder.parent / "milvus.db")
+        settings = milvus_settings(folder, folder.parent / "milvus.db")
     with TestClient(create_app(settings, Pipeline(settings, embedder=seeded_pipeline.embedder)),
                     client=LOCAL_CLIENT) as test_client:
         yield test_client
