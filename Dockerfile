@@ -1,5 +1,6 @@
-# CPU image: the steps of README.md's set-up (service only: `pip install .`, no torch), the index built from seeds/ at
-# build time, then the HTTP service. .dockerignore keeps .venv/, index/, .git and caches out of the build context.
+# CPU image: the steps of README.md's set-up (service only: `pip install ".[milvus]"`, no torch), the index built from
+# seeds/ at build time, then the HTTP service (RAG_VECTOR_STORE=milvus serves a corpus in Milvus instead:
+# deploy/compose.yaml). .dockerignore keeps .venv/, index/, .git and caches out of the build context.
 FROM python:3.11-slim
 
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*  # wheels only: no compiler
@@ -8,7 +9,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY rag/ rag/
 COPY seeds/ seeds/
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir ".[milvus]"
 
 # a non-root user that owns its home, where ONNX Runtime, Hugging Face and Python keep their caches, and the index;
 # /app/index is a volume, so posted documents outlive the container

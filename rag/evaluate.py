@@ -293,6 +293,7 @@ def squad_eval(path: Path, modes: Iterable[str] | None = None, questions_path: P
         if cached:
             ingest_seconds = float(json.loads(stamp.read_text())["ingest_s"])
         elif index_cache is not None:
+            stamp.parent.mkdir(parents=True, exist_ok=True)  # in Milvus mode nothing else is written there
             stamp.write_text(json.dumps({"ingest_s": ingest_seconds}))
         ingest = {"documents": len(squad.documents), "chunks": report.chunks,
                   "ingest_s": round(ingest_seconds, 2),

@@ -104,6 +104,46 @@ def seeded_pipeline(seeded_index_dir) -> Pipeline:
     return Pipeline(Settings(index_dir=seeded_index_dir))
 
 
+@pytest.fixture(scope="session")
+def seeded_milvus(seeded_index_dir, tmp_path_factory) -> Path:
+    """The seeded index's entries put into a milvus-lite folder (the same vectors: nothing is encoded again)."""
+    from rag.index.versions import Index
+
+    pytest.importorskip("milvus_lite")
+    folder = tmp_path_factory.mktemp("seeded-milvus") / "milvus.db"
+    settings = milvus_settings(seeded_index_dir, folder)
+    index = Index.open(seeded_index_dir, settings.model)
+    pipeline = Pipeline(settings, embedder=_NoModel(index.dim))
+    with pipeline.corpus.writing() as corpus:
+        for entry in index.entries.values():
+            corpus.put(entry)
+        corpus.save()
+    pipeline.corpus.client.close()
+    return folder
+
+
+class _NoModel:
+    """Stands in for the model where nothing is encoded (the entries are made): only its name and size are read."""
+
+    def __init__(self, dim: int):
+        from rag.encoder.embed import BundledEmbedder
+
+        self.name, self.dim, self.encoding, self.read = Settings().model, dim, BundledEmbedder.encoding, None
+
+
+def milvus_settings(index_dir: Path, milvus_folder: Path) -> Settings:
+    return Settings(index_dir=index_dir, vector_store="milvus", milvus_uri=str(milvus_folder))
+
+
+def in_store(store: str, seeded_pipeline: Pipeline, seeded_milvus: Path, tmp_path_factory) -> Pipeline:
+    """``seeded_pipeline`` (store "faiss"), or a pipeline over a copy of the same corpus in Milvus ("milvus")."""
+    if store == "faiss":
+        return seeded_pipeline
+    copy = tmp_path_factory.mktemp("read-milvus") / "milvus.db"
+    shutil.copytree(seeded_milvus, copy)
+    return Pipeline(milvus_settings(tmp_path_factory.mktemp("unused"), copy), embedder=seeded_pipeline.embedder)
+
+
 @pytest.fixture
 def writable_seeded_settings(seeded_index_dir, tmp_path) -> Settings:
     """Settings over a private copy of the seeded index, for tests that add or delete documents."""

@@ -1,4 +1,5 @@
-"""End to end on the seed articles with the real bundled model."""
+"""End to end on the seed articles with the real bundled model; the questions are asked over the index folder and
+over the same corpus in Milvus."""
 import json
 
 import pytest
@@ -8,9 +9,14 @@ from rag.cli import cli
 from rag.metrics import answer_matches
 from rag.pipeline import Pipeline
 
-from .conftest import assert_spans_exact
+from .conftest import assert_spans_exact, in_store
 
 LAWROW = "What did Lawrow say about an alliance?"
+
+
+@pytest.fixture(scope="module", params=["faiss", "milvus"])
+def seeded_pipeline(request, seeded_pipeline, seeded_milvus, tmp_path_factory) -> Pipeline:
+    return in_store(request.param, seeded_pipeline, seeded_milvus, tmp_path_factory)
 
 
 def test_lawrow_question_cites_his_speech(seeded_pipeline):

@@ -20,6 +20,7 @@ delete wins); ``rag ingest --shard`` gives each writer its own documents.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,8 +104,9 @@ class MilvusCorpus:
                 from pymilvus import MilvusClient
 
                 uri = self.config.milvus_uri
-                if "://" not in uri:
+                if "://" not in uri:  # milvus-lite in this process: its server logs what pymilvus asks and it lacks
                     Path(uri).parent.mkdir(parents=True, exist_ok=True)
+                    logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
                 client = MilvusClient(uri=uri, token=self.config.milvus_token) if self.config.milvus_token \
                     else MilvusClient(uri=uri)
                 if client.has_collection(self.documents):
@@ -192,7 +194,7 @@ class MilvusCorpus:
                     row["terms"] = _sparse(entry.chunk_term_ids[i], entry.chunk_term_weights[i])
                 chunk_rows.append(row)
             self._insert(self.chunks, chunk_rows)
-            self._insert(self.lexicon, [{"key": key(stem), "placeholder": PLACEHOLDER} for stem in stems], upsert=True)
+            self._insert(self.lexicon, [{"key": key(stem), "placeholder": PLACEHOLDER} for stem in stems])
             text = document.text
             parts = max(1, -(-len(text) // PART_CHARS))
             self._insert(self.documents, [
@@ -314,10 +316,11 @@ class MilvusCorpus:
             rows = self.client.query(collection, filter=where, output_fields=["count(*)"])
         return int(rows[0]["count(*)"]) if rows else 0
 
-    def _insert(self, collection: str, rows: list[dict], upsert: bool = False) -> None:
-        write = self.client.upsert if upsert else self.client.insert
+    def _insert(self, collection: str, rows: list[dict]) -> None:
+        """Upserted, not inserted: Milvus keeps duplicate keys, and a revision written twice (a retry, two writers)
+        must stay one set of rows."""
         for lo in range(0, len(rows), QUERY_BATCH):
-            write(collection, rows[lo:lo + QUERY_BATCH])
+            self.client.upsert(collection, rows[lo:lo + QUERY_BATCH])
 
     def _delete(self, doc_key: int, also: str = "") -> None:
         where = f"doc_key == {doc_key}" + (f" and {also}" if also else "")

@@ -3,7 +3,6 @@ Every API test runs twice: over the index folder (FAISS) and over the same corpu
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +11,7 @@ from rag.api import create_app
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
+from ..conftest import in_store, milvus_settings
 from ..servers import LOCAL_CLIENT
 
 
@@ -21,45 +21,9 @@ def store(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def seeded_milvus(seeded_index_dir, tmp_path_factory) -> Path:
-    """The seeded index's entries put into a milvus-lite folder (the same vectors: nothing is encoded again)."""
-    from rag.index.store import StoreConfig
-    from rag.index.versions import Index
-
-    pytest.importorskip("milvus_lite")
-    folder = tmp_path_factory.mktemp("seeded-milvus") / "milvus.db"
-    settings = milvus_settings(seeded_index_dir, folder)
-    index = Index.open(seeded_index_dir, settings.model)
-    pipeline = Pipeline(settings, embedder=_NoModel(index.dim))
-    with pipeline.corpus.writing() as corpus:
-        for entry in index.entries.values():
-            corpus.put(entry)
-        corpus.save()
-    pipeline.corpus.client.close()
-    return folder
-
-
-class _NoModel:
-    """Stands in for the model where nothing is encoded (the entries are made): only its name and size are read."""
-
-    def __init__(self, dim: int):
-        from rag.encoder.embed import BundledEmbedder
-
-        self.name, self.dim, self.encoding, self.read = Settings().model, dim, BundledEmbedder.encoding, None
-
-
-def milvus_settings(index_dir: Path, milvus_folder: Path) -> Settings:
-    return Settings(index_dir=index_dir, vector_store="milvus", milvus_uri=str(milvus_folder))
-
-
-@pytest.fixture(scope="session")
 def seeded_pipeline(seeded_pipeline, store, seeded_milvus, tmp_path_factory) -> Pipeline:
     """The seeded pipeline of tests/conftest.py, or one over the same corpus in Milvus."""
-    if store == "faiss":
-        return seeded_pipeline
-    copy = tmp_path_factory.mktemp("read-milvus") / "milvus.db"
-    shutil.copytree(seeded_milvus, copy)
-    return Pipeline(milvus_settings(tmp_path_factory.mktemp("unused"), copy), embedder=seeded_pipeline.embedder)
+    return in_store(store, seeded_pipeline, seeded_milvus, tmp_path_factory)
 
 
 @pytest.fixture

@@ -1,0 +1,110 @@
+"""Milvus mode at growing corpus sizes: an API worker's memory, /ask latency and the cost of adding one document,
+with milvus-lite's gRPC server in a process of its own (so the worker's memory is the worker's alone).
+
+    python scripts/bench_milvus.py --sizes 1000 10000 100000 [--questions 20] [--work /tmp/bench-milvus]
+
+The corpus is synthetic beside the seeds: documents of 10 chunks of seed words with 4 answer units each, random unit
+vectors and 256 latent terms per chunk (what the bundled model gives), put straight into Milvus (nothing encoded), then
+the five seeds ingested for real so that the questions have their answers. At each size it prints the worker's RSS
+after the questions, /ask p50 (seed questions over HTTP) and the wall time of POST /documents for one seed article
+beside the time its encoding alone takes in this process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from common import ROOT, MilvusLiteServer, ServeProcess, ask_ms, rss_mib
+
+from rag.corpus.files import read_folder
+from rag.encoder.embed import load_embedder
+from rag.index.chunk import split_document
+from rag.index.encode import encode_documents
+from rag.index.milvus import MilvusCorpus
+from rag.index.store import StoreConfig
+from rag.index.versions import Entry
+from rag.settings import Settings
+from rag.types import Document
+
+CHUNKS_PER_DOCUMENT = 10
+UNITS_PER_CHUNK = 4
+TERMS_PER_CHUNK = 256
+TERM_SPACE = 250_002
+
+
+def synthetic(number: int, words: list[str], rng: np.random.Generator, dim: int) -> Entry:
+    text = " ".join(rng.choice(words, CHUNKS_PER_DOCUMENT * 110))
+    step = len(text) // CHUNKS_PER_DOCUMENT
+    chunk_spans = np.array([[k * step, (k + 1) * step] for k in range(CHUNKS_PER_DOCUMENT)], np.int64)
+    unit_step = step // UNITS_PER_CHUNK
+    units = CHUNKS_PER_DOCUMENT * UNITS_PER_CHUNK
+    unit_spans = np.array([[k * unit_step, (k + 1) * unit_step] for k in range(units)], np.int64)
+
+    def unit_rows(n: int) -> np.ndarray:
+        rows = rng.normal(size=(n, dim)).astype(np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    term_ids = np.stack([rng.choice(TERM_SPACE, TERMS_PER_CHUNK, replace=False)
+                         for _ in range(CHUNKS_PER_DOCUMENT)]).astype(np.int32)
+    term_weights = rng.random((CHUNKS_PER_DOCUMENT, TERMS_PER_CHUNK)).astype(np.float32)
+    return Entry(Document(f"synthetic-{number:06d}", text, f"Synthetic {number}"), chunk_spans,
+                 unit_rows(CHUNKS_PER_DOCUMENT), unit_spans, unit_rows(units), term_ids, term_weights)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/bench-milvus"))
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    questions = [json.loads(line)["question"] for line in (ROOT / "data" / "seed_qa_dev.jsonl").read_text().splitlines()]
+    questions = (questions * args.questions)[:args.questions]
+    seeds = read_folder(ROOT / "seeds")
+    article = Document("added-article", seeds[0].text, seeds[0].title)
+
+    with MilvusLiteServer(args.work / "milvus-data", args.work / "milvus.log").start() as milvus:
+        env = {"RAG_VECTOR_STORE": "milvus", "RAG_MILVUS_URI": milvus.url}
+        settings = Settings(index_dir=args.work / "no-folder", vector_store="milvus", milvus_uri=milvus.url)
+        embedder = load_embedder(settings.model)
+        corpus = MilvusCorpus(StoreConfig.from_settings(settings), embedder.name, embedder.dim, embedder.encoding,
+                              has_terms=True)
+        seed_entries = encode_documents([split_document(d, settings.chunk_chars, settings.chunk_overlap_chars)
+                                         for d in seeds], embedder, settings.batch_size)
+        with corpus.writing() as writing:
+            for entry in seed_entries:
+                writing.put(entry)
+        words = " ".join(d.text for d in seeds).split()
+        rng = np.random.default_rng(0)
+        made = 0
+        print("chunks | worker RSS MiB | /ask p50 ms | POST one article s | its encoding alone s | fill s")
+        for size in args.sizes:
+            started = time.perf_counter()
+            while corpus.chunk_count < size:
+                corpus.put(synthetic(made, words, rng, embedder.dim))
+                made += 1
+            corpus.save()
+            filled = time.perf_counter() - started
+            with ServeProcess(args.work / "no-folder", args.work / f"serve-{size}.log", **env).start(timeout=300) as worker:
+                latencies = [ask_ms(worker.url, q) for q in questions]
+                rss = rss_mib(worker.process.pid)
+                encode_started = time.perf_counter()
+                encode_documents([split_document(article, settings.chunk_chars, settings.chunk_overlap_chars)],
+                                 embedder, settings.batch_size)
+                encoding = time.perf_counter() - encode_started
+                post_started = time.perf_counter()
+                reply = httpx.post(worker.url + "/documents", json={"id": f"{article.id}-{size}", "text": article.text,
+                                                                    "title": article.title}, timeout=300)
+                posted = time.perf_counter() - post_started
+                assert reply.status_code == 201, reply.text
+            print(f"{corpus.chunk_count} | {rss:.0f} | {statistics.median(latencies):.0f} | {posted:.2f} | "
+                  f"{encoding:.2f} | {filled:.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
