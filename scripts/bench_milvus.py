@@ -1,9 +1,13 @@
-"""Milvus mode at growing corpus sizes: an API worker's memory, /ask latency and the cost of adding one document,
-with milvus-lite's gRPC server in a process of its own (so the worker's memory is the worker's alone).
+"""Milvus mode, with milvus-lite's gRPC server in a process of its own (so a worker's memory is the worker's alone).
 
-    python scripts/bench_milvus.py --sizes 1000 10000 100000 [--questions 20] [--work /tmp/bench-milvus]
+    python scripts/bench_milvus.py latency [--rounds 100] [--work /tmp/bench-milvus]
+    python scripts/bench_milvus.py sizes --sizes 1000 10000 100000 [--questions 20] [--work /tmp/bench-milvus]
 
-The corpus is synthetic beside the seeds: documents of 10 chunks of seed words with 4 answer units each, random unit
+``latency``: /ask p50 on the seeds in Milvus mode and in FAISS mode in the same run: one worker of each, the seed
+questions sent to one then the other, in turns.
+
+``sizes``: an API worker's memory, /ask latency and the cost of adding one document as the corpus grows. The corpus
+is synthetic beside the seeds: documents of 10 chunks of seed words with 4 answer units each, random unit
 vectors and 256 latent terms per chunk (what the bundled model gives), put straight into Milvus (nothing encoded), then
 the five seeds ingested for real so that the questions have their answers. At each size it prints the worker's RSS
 after the questions, /ask p50 (seed questions over HTTP) and the wall time of POST /documents for one seed article
@@ -27,7 +31,7 @@ from rag.index.chunk import split_document
 from rag.index.encode import encode_documents
 from rag.index.milvus import MilvusCorpus
 from rag.index.store import StoreConfig
-from rag.index.versions import Entry
+from rag.index.versions import Entry, Index
 from rag.settings import Settings
 from rag.types import Document
 
@@ -56,54 +60,94 @@ def synthetic(number: int, words: list[str], rng: np.random.Generator, dim: int)
                  unit_rows(CHUNKS_PER_DOCUMENT), unit_spans, unit_rows(units), term_ids, term_weights)
 
 
+def seed_entries(settings: Settings, embedder) -> list[Entry]:
+    return encode_documents([split_document(d, settings.chunk_chars, settings.chunk_overlap_chars)
+                             for d in read_folder(ROOT / "seeds")], embedder, settings.batch_size)
+
+
+def seed_questions() -> list[str]:
+    return [json.loads(line)["question"] for line in (ROOT / "data" / "seed_qa_dev.jsonl").read_text().splitlines()]
+
+
+def latency(args: argparse.Namespace, milvus: MilvusLiteServer, corpus: MilvusCorpus, entries: list[Entry]) -> None:
+    folder = args.work / "faiss-index"
+    index = Index(corpus.model, corpus.dim, encoding=corpus.encoding)
+    for entry in entries:
+        index.put(entry)
+    index.save(folder)
+    questions = seed_questions()
+    timings: dict[str, list[float]] = {"faiss": [], "milvus": []}
+    with ServeProcess(folder, args.work / "serve-faiss.log", RAG_RATE_LIMIT="0").start(timeout=300) as faiss_worker, \
+            ServeProcess(args.work / "no-folder", args.work / "serve-milvus.log", RAG_RATE_LIMIT="0",
+                         RAG_VECTOR_STORE="milvus", RAG_MILVUS_URI=milvus.url).start(timeout=300) as milvus_worker:
+        for url in (faiss_worker.url, milvus_worker.url):  # the first questions warm caches up
+            for question in questions:
+                ask_ms(url, question)
+        for turn in range(args.rounds):
+            question = questions[turn % len(questions)]
+            timings["faiss"].append(ask_ms(faiss_worker.url, question))
+            timings["milvus"].append(ask_ms(milvus_worker.url, question))
+    p50 = {store: statistics.median(values) for store, values in timings.items()}
+    print(f"/ask p50 over {args.rounds} seed questions each, in turns: FAISS {p50['faiss']:.1f} ms, "
+          f"Milvus {p50['milvus']:.1f} ms ({p50['milvus'] / p50['faiss']:.2f}x)")
+
+
+def sizes(args: argparse.Namespace, milvus: MilvusLiteServer, corpus: MilvusCorpus, embedder) -> None:
+    settings = Settings(index_dir=args.work / "no-folder", vector_store="milvus", milvus_uri=milvus.url)
+    questions = (seed_questions() * args.questions)[:args.questions]
+    seeds = read_folder(ROOT / "seeds")
+    article = Document("added-article", seeds[0].text, seeds[0].title)
+    words = " ".join(d.text for d in seeds).split()
+    rng = np.random.default_rng(0)
+    made = 0
+    print("chunks | worker RSS MiB | /ask p50 ms | POST one article s | its encoding alone s | fill s")
+    for size in args.sizes:
+        started = time.perf_counter()
+        while corpus.chunk_count < size:
+            corpus.put(synthetic(made, words, rng, corpus.dim))
+            made += 1
+        corpus.save()
+        filled = time.perf_counter() - started
+        with ServeProcess(args.work / "no-folder", args.work / f"serve-{size}.log", RAG_VECTOR_STORE="milvus",
+                          RAG_MILVUS_URI=milvus.url).start(timeout=300) as worker:
+            latencies = [ask_ms(worker.url, q) for q in questions]
+            rss = rss_mib(worker.process.pid)
+            encode_started = time.perf_counter()
+            encode_documents([split_document(article, settings.chunk_chars, settings.chunk_overlap_chars)],
+                             embedder, settings.batch_size)
+            encoding = time.perf_counter() - encode_started
+            post_started = time.perf_counter()
+            reply = httpx.post(worker.url + "/documents", json={"id": f"{article.id}-{size}", "text": article.text,
+                                                                "title": article.title}, timeout=300)
+            posted = time.perf_counter() - post_started
+            assert reply.status_code == 201, reply.text
+        print(f"{corpus.chunk_count} | {rss:.0f} | {statistics.median(latencies):.0f} | {posted:.2f} | "
+              f"{encoding:.2f} | {filled:.0f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["latency", "sizes"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
-    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--questions", type=int, default=20, help="sizes: questions asked at each size")
+    parser.add_argument("--rounds", type=int, default=100, help="latency: questions asked of each worker")
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-milvus"))
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    questions = [json.loads(line)["question"] for line in (ROOT / "data" / "seed_qa_dev.jsonl").read_text().splitlines()]
-    questions = (questions * args.questions)[:args.questions]
-    seeds = read_folder(ROOT / "seeds")
-    article = Document("added-article", seeds[0].text, seeds[0].title)
-
+    settings = Settings.defaults()
+    embedder = load_embedder(settings.model)
     with MilvusLiteServer(args.work / "milvus-data", args.work / "milvus.log").start() as milvus:
-        env = {"RAG_VECTOR_STORE": "milvus", "RAG_MILVUS_URI": milvus.url}
-        settings = Settings(index_dir=args.work / "no-folder", vector_store="milvus", milvus_uri=milvus.url)
-        embedder = load_embedder(settings.model)
-        corpus = MilvusCorpus(StoreConfig.from_settings(settings), embedder.name, embedder.dim, embedder.encoding,
-                              has_terms=True)
-        seed_entries = encode_documents([split_document(d, settings.chunk_chars, settings.chunk_overlap_chars)
-                                         for d in seeds], embedder, settings.batch_size)
+        config = StoreConfig.from_settings(settings.model_copy(update={"vector_store": "milvus",
+                                                                       "milvus_uri": milvus.url}))
+        corpus = MilvusCorpus(config, embedder.name, embedder.dim, embedder.encoding, has_terms=True)
+        entries = seed_entries(settings, embedder)
         with corpus.writing() as writing:
-            for entry in seed_entries:
+            for entry in entries:
                 writing.put(entry)
-        words = " ".join(d.text for d in seeds).split()
-        rng = np.random.default_rng(0)
-        made = 0
-        print("chunks | worker RSS MiB | /ask p50 ms | POST one article s | its encoding alone s | fill s")
-        for size in args.sizes:
-            started = time.perf_counter()
-            while corpus.chunk_count < size:
-                corpus.put(synthetic(made, words, rng, embedder.dim))
-                made += 1
-            corpus.save()
-            filled = time.perf_counter() - started
-            with ServeProcess(args.work / "no-folder", args.work / f"serve-{size}.log", **env).start(timeout=300) as worker:
-                latencies = [ask_ms(worker.url, q) for q in questions]
-                rss = rss_mib(worker.process.pid)
-                encode_started = time.perf_counter()
-                encode_documents([split_document(article, settings.chunk_chars, settings.chunk_overlap_chars)],
-                                 embedder, settings.batch_size)
-                encoding = time.perf_counter() - encode_started
-                post_started = time.perf_counter()
-                reply = httpx.post(worker.url + "/documents", json={"id": f"{article.id}-{size}", "text": article.text,
-                                                                    "title": article.title}, timeout=300)
-                posted = time.perf_counter() - post_started
-                assert reply.status_code == 201, reply.text
-            print(f"{corpus.chunk_count} | {rss:.0f} | {statistics.median(latencies):.0f} | {posted:.2f} | "
-                  f"{encoding:.2f} | {filled:.0f}", flush=True)
+        if args.what == "latency":
+            latency(args, milvus, corpus, entries)
+        else:
+            sizes(args, milvus, corpus, embedder)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,25 @@ def test_a_write_touches_only_its_own_documents_rows(milvus_pipeline):
     assert stored["schule"].chunk_count == len(chunk_keys(corpus, "schule"))
 
 
+def test_each_chunk_has_the_units_a_snapshot_gives_it(tmp_path):
+    """Chunks overlap: a sentence in the overlap belongs to both (its best-sentence score and its answers' sentence)."""
+    overlapping = {"chunk_chars": 100, "chunk_overlap_chars": 60}
+    in_milvus = Pipeline(milvus_settings(tmp_path, **overlapping), embedder=TokenFakeEmbedder())
+    in_folder = Pipeline(Settings(index_dir=tmp_path / "index", **overlapping), embedder=TokenFakeEmbedder())
+    for pipeline in (in_milvus, in_folder):
+        pipeline.ingest(ARTICLES)
+    snapshot = in_folder.index.snapshot
+    for row in range(len(snapshot.chunk_spans)):
+        chunk = snapshot.chunk(row)
+        ordinal = int(chunk.id.rsplit("#", 1)[1])
+        at = in_milvus.corpus.catalogue([chunk.doc_id])[chunk.doc_id].revision
+        candidates = in_milvus.corpus.candidates([key(chunk.doc_id, at, ordinal)])
+        assert candidates.chunk(0) == chunk
+        assert candidates.unit_spans[candidates.units_of(0)].tolist() == \
+            snapshot.unit_spans[snapshot.units_of(row)].tolist()
+    assert any(len(snapshot.units_of(row)) for row in range(len(snapshot.chunk_spans)))
+
+
 def test_questions_find_their_passages_cut_exactly_from_their_documents(milvus_pipeline):
     milvus_pipeline.ingest(ARTICLES)
     for question, doc_id in [("Was kostet die Seilbahn?", "seilbahn"), ("Wann eröffnet die Schule?", "schule"),

@@ -177,12 +177,12 @@ class MilvusCorpus:
     def put(self, entry: Entry) -> None:
         document, at = entry.document, revision(entry.document)
         doc_key = key(document.id)
+        unit_spans, unit_vectors = entry.unit_spans.tolist(), entry.unit_vectors.tolist()
         with self._failing():
             self._insert(self.units, [
-                {"key": key(document.id, at, "unit", i), "doc_key": doc_key, "revision": at,
-                 "chunk": key(document.id, at, int(np.searchsorted(entry.chunk_spans[:, 1], end, "left"))),
-                 "start": int(start), "end": int(end), "vector": vector}
-                for i, ((start, end), vector) in enumerate(zip(entry.unit_spans.tolist(), entry.unit_vectors.tolist()))])
+                {"key": key(document.id, at, "unit", chunk, u), "doc_key": doc_key, "revision": at,
+                 "chunk": key(document.id, at, chunk), "start": start, "end": end, "vector": unit_vectors[u]}
+                for chunk, u in _units_by_chunk(entry) for start, end in [unit_spans[u]]])
             chunk_rows, stems = [], set()
             for i, ((start, end), vector) in enumerate(zip(entry.chunk_spans.tolist(), entry.chunk_vectors.tolist())):
                 lexical = terms(chunk_view(document, start, end))
@@ -229,17 +229,15 @@ class MilvusCorpus:
                                                              output_fields=["key"])}
         return sum(key(stem) in found for stem in stems) / len(stems)
 
-    def search(self, query_vector: np.ndarray, stems: list[str], query_terms: dict[int, float] | None,
-               weights: dict[str, float], limit: int) -> list[tuple[int, float]]:
-        """(chunk key, fused score) of one server-side search, best first: dense, BM25 over the stems and latent
-        terms (the routes ``weights`` names), each route's best ``limit`` hits, their scores min-max normalised and
-        weighted (Milvus's WeightedRanker); the best ``2 × limit``, as many as the routes may find together."""
+    def search(self, query_vector: np.ndarray, stems: list[str], weights: dict[str, float],
+               limit: int) -> list[tuple[int, float]]:
+        """(chunk key, fused score) of one server-side search, best first: dense and BM25 over the stems (the routes
+        ``weights`` names), each route's best ``limit`` hits, their scores min-max normalised and weighted (Milvus's
+        WeightedRanker); the best ``2 × limit``, as many as the routes may find together."""
         from pymilvus import AnnSearchRequest, WeightedRanker
 
-        routes = {"dense": ([query_vector.tolist()], "vector", "IP"), "lexical": ([" ".join(stems)], "bm25", "BM25"),
-                  "terms": ([query_terms], "terms", "IP")}
-        usable = {"dense": True, "lexical": bool(stems), "terms": bool(query_terms) and self.has_terms}
-        chosen = [name for name in routes if weights.get(name) and usable[name]]
+        routes = {"dense": ([query_vector.tolist()], "vector", "IP"), "lexical": ([" ".join(stems)], "bm25", "BM25")}
+        chosen = [name for name in routes if weights.get(name) and (name != "lexical" or stems)]
         if not chosen:
             return []
         requests = [AnnSearchRequest(routes[name][0], routes[name][1], {"metric_type": routes[name][2]}, limit)
@@ -248,6 +246,15 @@ class MilvusCorpus:
             hits = self.client.hybrid_search(self.chunks, requests, WeightedRanker(*(weights[n] for n in chosen)),
                                              limit=2 * limit, output_fields=[])[0]
         return [(int(hit["key"]), float(hit["distance"])) for hit in hits]
+
+    def term_scores(self, query_terms: dict[int, float], chunk_keys: list[int]) -> dict[int, float]:
+        """The inner product of the question's latent terms with each chunk's (chunks sharing none are left out)."""
+        if not chunk_keys or not query_terms or not self.has_terms:
+            return {}
+        with self._failing():
+            hits = self.client.search(self.chunks, [query_terms], anns_field="terms", filter=f"key in {chunk_keys}",
+                                      limit=len(chunk_keys), search_params={"metric_type": "IP"}, output_fields=[])[0]
+        return {int(hit["key"]): float(hit["distance"]) for hit in hits}
 
     def best_units(self, query_vector: np.ndarray, chunk_keys: list[int]) -> dict[int, float]:
         """The best inner product of each chunk's units with the question (a chunk without units has none)."""
@@ -385,6 +392,14 @@ class MilvusCorpus:
                [flat])
         for name in (self.chunks, self.units, self.documents, self.lexicon):
             client.load_collection(name)
+
+
+def _units_by_chunk(entry: Entry) -> list[tuple[int, int]]:
+    """(chunk, unit) for every unit that starts inside a chunk: a unit in the overlap of two chunks is in both (the
+    units a Snapshot gives a chunk row)."""
+    starts = entry.unit_spans[:, 0]
+    return [(chunk, int(u)) for chunk, (start, end) in enumerate(entry.chunk_spans.tolist())
+            for u in range(int(np.searchsorted(starts, start, "left")), int(np.searchsorted(starts, end, "left")))]
 
 
 def _sparse(ids: np.ndarray, weights: np.ndarray) -> dict[int, float]:
