@@ -7,12 +7,13 @@ corpus made by another model is never searched with this one's vectors):
 - ``chunks``: one row per chunk: its document, revision and ordinal, character span, raw text and title (what a
   passage shows), the stems BM25 reads (Milvus's own BM25 function over them), the dense vector and the latent terms
   as a sparse vector.
-- ``units``: one row per answer unit (sentence): its chunk, span and vector (the best-sentence score reads them).
+- ``units``: one row per answer unit (sentence) and chunk it starts in: the chunk, the unit's span and vector (the
+  best-sentence score reads them).
 - ``documents``: each document's text in parts of at most ``PART_CHARS`` characters (a Milvus string holds at most
   64 KB), its title and metadata, on every part.
 - ``lexicon``: every stem the corpus holds (how much of a question BM25 can know, as ``LexicalIndex.known_fraction``).
 
-Rows are keyed by 64-bit hashes, so no user string is ever spliced into a filter. A write inserts the document's new
+Rows are keyed by 64-bit hashes, so no user string is ever spliced into a filter. A write upserts the document's new
 revision, then deletes its other revisions: a question asked meanwhile may see both for a moment, never neither, and a
 write acknowledged is in Milvus. The same document written by two writers at once ends as one of them (the last to
 delete wins); ``rag ingest --shard`` gives each writer its own documents.
@@ -365,7 +366,7 @@ class MilvusCorpus:
         owned = (("doc_key", DataType.INT64, {}), ("revision", DataType.VARCHAR, {"max_length": 32}))  # by a document
         chunks = schema(*owned, ("doc", DataType.VARCHAR, {"max_length": ID_BYTES}), ("ordinal", DataType.INT64, {}),
                         ("start", DataType.INT64, {}), ("end", DataType.INT64, {}),
-                        ("text", DataType.VARCHAR, text), ("title", DataType.VARCHAR, {"max_length": ID_BYTES}),
+                        ("text", DataType.VARCHAR, text), ("title", DataType.VARCHAR, text),
                         ("lexical", DataType.VARCHAR, {**text, "enable_analyzer": True,
                                                        "analyzer_params": {"tokenizer": "standard"}}),
                         ("bm25", DataType.SPARSE_FLOAT_VECTOR, {}),
@@ -386,7 +387,7 @@ class MilvusCorpus:
         create(self.lexicon, schema(placeholder), [flat])
         create(self.documents, schema(*owned, ("doc", DataType.VARCHAR, {"max_length": ID_BYTES}),
                                       ("part", DataType.INT64, {}), ("parts", DataType.INT64, {}),
-                                      ("title", DataType.VARCHAR, {"max_length": ID_BYTES}),
+                                      ("title", DataType.VARCHAR, text),
                                       ("meta", DataType.JSON, {}), ("chunks", DataType.INT64, {}),
                                       ("chars", DataType.INT64, {}), ("text", DataType.VARCHAR, text), placeholder),
                [flat])
