@@ -49,9 +49,21 @@ def fill_hint() -> str:
     return f"add articles with: rag ingest FOLDER_OR_FILE ({', '.join(SUFFIXES)})"
 
 
+def _shard(ctx, param, value: str | None):
+    from .corpus.shard import Shard
+
+    try:
+        return Shard.parse(value) if value is not None else None
+    except RagError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path), default=None, required=False)
-def ingest(path: Path | None):
+@click.option("--shard", metavar="i/N", callback=_shard,
+              help="Ingest only shard i of N (1 ≤ i ≤ N: the articles whose id hashes to it), so that N processes "
+                   "(one per shard) share the work; each drops only its own articles whose files are gone.")
+def ingest(path: Path | None, shard):
     """Add or update the articles (.txt, .md, .html, .htm, .pdf) of PATH, a folder or one file (default: seeds/,
     RAG_SEEDS_DIR) in the index (RAG_INDEX_DIR). A folder's files that are gone are dropped from the index."""
     settings = Settings()
@@ -59,7 +71,7 @@ def ingest(path: Path | None):
     from .pipeline import Pipeline
 
     pipeline = Pipeline(settings)
-    report = pipeline.ingest_folder(path, progress=True)
+    report = pipeline.ingest_folder(path, progress=True, shard=shard)
     click.echo(f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
                f"{len(report.removed)} removed; {report.chunks} chunks in {pipeline.corpus.where} "
                f"({report.seconds:.1f} s)")

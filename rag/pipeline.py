@@ -12,6 +12,7 @@ from .answer.question import check_question
 from .answer.read import Reader
 from .answer.retrieve import Retrieval, Retriever
 from .corpus.files import read_folder
+from .corpus.shard import FolderScope, Shard
 from .encoder.embed import Embedder, load_embedder
 from .errors import InvalidInput, NotFound, shown
 from .index.encode import encode_documents
@@ -61,12 +62,15 @@ class Pipeline:
         return self.corpus.exists()
 
     # --- writing -------------------------------------------------------------------------------------------
-    def ingest_folder(self, folder: Path, progress: bool = False) -> IngestReport:
-        """Add new and changed articles of ``folder``, drop those whose file is gone; unchanged ones cost nothing."""
-        return self.ingest(read_folder(folder), progress=progress, gone_under=Path(folder).resolve())
+    def ingest_folder(self, folder: Path, progress: bool = False, shard: Shard | None = None) -> IngestReport:
+        """Add new and changed articles of ``folder`` (of its ``shard`` only, if given: rag/corpus/shard.py), drop
+        those whose file is gone; unchanged ones cost nothing."""
+        return self.ingest(read_folder(folder, shard), progress=progress, gone_under=FolderScope(folder, shard))
 
-    def ingest(self, documents: list[Document], progress: bool = False, gone_under: Path | None = None) -> IngestReport:
-        """Add or replace documents; with ``gone_under``, drop those read from that folder that are not among them.
+    def ingest(self, documents: list[Document], progress: bool = False,
+               gone_under: FolderScope | None = None) -> IngestReport:
+        """Add or replace documents; with ``gone_under``, drop those it holds (read from its folder, of its shard) that
+        are not among them.
 
         Encoding starts from the live version, outside the write lock; the lock is held only to commit."""
         started = time.perf_counter()

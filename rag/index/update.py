@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from ..corpus.shard import FolderScope
 from ..types import Document
 from .versions import Entry, Index, revision
 
@@ -23,10 +23,10 @@ class Update:
     """An ingest of ``documents`` into ``current``: what to encode, and how to commit it.
 
     An index encoded another way than ``encoding`` (saved by earlier code) has all its documents encoded again, so
-    that no question compares vectors or latent terms made in two ways. With ``gone_under``, documents read from that
-    folder that are not among ``documents`` are dropped."""
+    that no question compares vectors or latent terms made in two ways. With ``gone_under``, the documents it holds
+    (read from its folder, of its shard) that are not among ``documents`` are dropped."""
 
-    def __init__(self, current: Index, documents: list[Document], encoding: str, gone_under: Path | None = None):
+    def __init__(self, current: Index, documents: list[Document], encoding: str, gone_under: FolderScope | None = None):
         self.report = IngestReport()
         self.fresh = {d.id: d for d in documents}
         self.gone_under = gone_under
@@ -50,7 +50,7 @@ class Update:
         """Commit the encoded ``entries`` to ``index`` (the latest version, under the write lock); whether it changed."""
         for doc_id, stored in (index.catalogue() if self.gone_under else {}).items():
             path = stored.meta.get("path")
-            if doc_id not in self.fresh and path and Path(path).resolve().is_relative_to(self.gone_under):
+            if doc_id not in self.fresh and path and self.gone_under.holds(doc_id, path):
                 index.remove(doc_id)
                 self.report.removed.append(doc_id)
         for entry in entries:
