@@ -43,6 +43,7 @@ TEXT_BYTES = 65_535  # Milvus's longest string
 QUERY_BATCH = 1_000  # rows inserted or keys asked for per request
 PLACEHOLDER = [1.0, 0.0]  # Milvus wants a vector field in every collection; documents and lexicon need none
 MAX_LISTED = 16_384  # Milvus returns at most this many rows per query
+FILTERED = ("doc_key", "chunk")  # fields in filters (the primary key has its own index)
 DOCUMENTS_CACHED = 64  # documents' texts a worker keeps (bounded: answers read the documents of a few passages)
 
 
@@ -176,14 +177,25 @@ class MilvusCorpus:
         return self._document_at(doc_id, at)
 
     def put(self, entry: Entry) -> None:
+        """Write a document's revision, then delete its others. The document's rows come first: every chunk in
+        Milvus has its document, and a write that stopped half-way is cleaned by the document's next write."""
         document, at = entry.document, revision(entry.document)
         doc_key = key(document.id)
+        unit_rows = _units_by_chunk(entry)
         unit_spans, unit_vectors = entry.unit_spans.tolist(), entry.unit_vectors.tolist()
+        text = document.text
+        parts = max(1, -(-len(text) // PART_CHARS))
         with self._failing():
+            self._insert(self.documents, [
+                {"key": key(document.id, at, "part", p), "doc_key": doc_key, "doc": document.id, "revision": at,
+                 "part": p, "parts": parts, "title": document.title, "meta": document.meta,
+                 "chunks": len(entry.chunk_spans), "units": len(unit_rows), "chars": len(text),
+                 "text": text[p * PART_CHARS:(p + 1) * PART_CHARS], "placeholder": PLACEHOLDER}
+                for p in range(parts)])
             self._insert(self.units, [
-                {"key": key(document.id, at, "unit", chunk, u), "doc_key": doc_key, "revision": at,
+                {"key": key(document.id, at, "unit", row), "doc_key": doc_key, "revision": at,
                  "chunk": key(document.id, at, chunk), "start": start, "end": end, "vector": unit_vectors[u]}
-                for chunk, u in _units_by_chunk(entry) for start, end in [unit_spans[u]]])
+                for row, (chunk, u) in enumerate(unit_rows) for start, end in [unit_spans[u]]])
             chunk_rows, stems = [], set()
             for i, ((start, end), vector) in enumerate(zip(entry.chunk_spans.tolist(), entry.chunk_vectors.tolist())):
                 lexical = terms(chunk_view(document, start, end))
@@ -196,22 +208,11 @@ class MilvusCorpus:
                 chunk_rows.append(row)
             self._insert(self.chunks, chunk_rows)
             self._insert(self.lexicon, [{"key": key(stem), "placeholder": PLACEHOLDER} for stem in stems])
-            text = document.text
-            parts = max(1, -(-len(text) // PART_CHARS))
-            self._insert(self.documents, [
-                {"key": key(document.id, at, "part", p), "doc_key": doc_key, "doc": document.id, "revision": at,
-                 "part": p, "parts": parts, "title": document.title, "meta": document.meta,
-                 "chunks": len(entry.chunk_spans), "chars": len(text),
-                 "text": text[p * PART_CHARS:(p + 1) * PART_CHARS], "placeholder": PLACEHOLDER}
-                for p in range(parts)])
-            self._delete(doc_key, f'revision != "{at}"')
+            self._delete(document.id, keep=at)
 
     def remove(self, doc_id: str) -> bool:
         with self._failing():
-            found = self.client.has_collection(self.documents) and self.document(doc_id) is not None
-            if found:
-                self._delete(key(doc_id))
-        return found
+            return self.exists() and self._delete(doc_id)
 
     def save(self, folder: Path | None = None) -> None:
         """Make the writes durable (Milvus acknowledges each insert; flushing seals them into segments)."""
@@ -330,11 +331,22 @@ class MilvusCorpus:
         for lo in range(0, len(rows), QUERY_BATCH):
             self.client.upsert(collection, rows[lo:lo + QUERY_BATCH])
 
-    def _delete(self, doc_key: int, also: str = "") -> None:
-        where = f"doc_key == {doc_key}" + (f" and {also}" if also else "")
-        for name in (self.chunks, self.units, self.documents):
-            self.client.delete(name, filter=where)
-        self._document_at.cache_clear()
+    def _delete(self, doc_id: str, keep: str | None = None) -> bool:
+        """Delete the document's rows of every revision but ``keep``, by their keys (a filter would scan every row);
+        whether there were any."""
+        heads = self.client.query(self.documents, filter=f"doc_key == {key(doc_id)} and part == 0",
+                                  output_fields=["revision", "parts", "chunks", "units"])
+        old = [head for head in heads if head["revision"] != keep]
+        for head in old:
+            at = head["revision"]
+            for name, keys in ((self.chunks, [key(doc_id, at, i) for i in range(head["chunks"])]),
+                               (self.units, [key(doc_id, at, "unit", i) for i in range(head["units"])]),
+                               (self.documents, [key(doc_id, at, "part", p) for p in range(head["parts"])])):
+                for lo in range(0, len(keys), QUERY_BATCH):
+                    self.client.delete(name, ids=keys[lo:lo + QUERY_BATCH])
+        if old:
+            self._document_at.cache_clear()
+        return bool(old)
 
     def _create(self) -> None:
         """The four collections, where they are missing (documents last: it marks the corpus as made)."""
@@ -360,6 +372,9 @@ class MilvusCorpus:
             params = client.prepare_index_params()
             for field, options in indexes:
                 params.add_index(field, **options)
+            for field in made.fields:  # the keys writes and questions filter by: without an index, every filter scans
+                if field.name in FILTERED:
+                    params.add_index(field.name, index_type="INVERTED")
             client.create_collection(name, schema=made, index_params=params)
 
         text = {"max_length": TEXT_BYTES}
@@ -389,6 +404,7 @@ class MilvusCorpus:
                                       ("part", DataType.INT64, {}), ("parts", DataType.INT64, {}),
                                       ("title", DataType.VARCHAR, text),
                                       ("meta", DataType.JSON, {}), ("chunks", DataType.INT64, {}),
+                                      ("units", DataType.INT64, {}),
                                       ("chars", DataType.INT64, {}), ("text", DataType.VARCHAR, text), placeholder),
                [flat])
         for name in (self.chunks, self.units, self.documents, self.lexicon):
