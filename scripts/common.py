@@ -1,5 +1,5 @@
 """What the scripts share, and the tests with them: `rag serve` as a subprocess on a free loopback port, resident
-memory, the LZMA feature files of the GPU scripts, the ONNX exporter's fix-up, Debian's chromium.
+memory, the LZMA feature files of the GPU scripts, Debian's chromium.
 
 A script imports it as ``from common import …`` (``python scripts/X.py`` puts scripts/ first on sys.path); a test as
 ``from scripts.common import …`` (pytest puts the repository root there). Neither edits sys.path: ``rag`` is the
@@ -174,17 +174,3 @@ def save_features(path: Path, features: dict[str, np.ndarray]) -> None:
 
 def load_features(path: Path) -> dict[str, np.ndarray]:
     return dict(np.load(io.BytesIO(lzma.decompress(path.read_bytes()))))
-
-
-def constants_as_initializers(path: Path) -> None:
-    """The torch ONNX exporter writes weights as Constant nodes; ONNX Runtime's quantiser only quantises
-    initializers."""
-    import onnx
-
-    model = onnx.load(str(path))
-    for node in [n for n in model.graph.node if n.op_type == "Constant" and n.attribute[0].name == "value"]:
-        tensor = node.attribute[0].t
-        tensor.name = node.output[0]
-        model.graph.initializer.append(tensor)
-        model.graph.node.remove(node)
-    onnx.save(model, str(path))

