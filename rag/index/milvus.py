@@ -215,10 +215,9 @@ class MilvusCorpus:
             return self.exists() and self._delete(doc_id)
 
     def save(self, folder: Path | None = None) -> None:
-        """Make the writes durable (Milvus acknowledges each insert; flushing seals them into segments)."""
-        with self._failing():
-            for name in (self.chunks, self.units, self.documents, self.lexicon):
-                self.client.flush(name)
+        """Nothing to do: Milvus logs each write before it acknowledges it (a flush per write would seal a segment
+        each time: 2.7 s after a hundred documents here), so what ``put`` wrote survives a crash of Milvus
+        (tests/reliability/test_milvus.py)."""
 
     # --- reading ----------------------------------------------------------------------------------------------
     def known_fraction(self, stems: list[str]) -> float:
