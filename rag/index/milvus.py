@@ -7,8 +7,8 @@ corpus made by another model is never searched with this one's vectors):
 - ``chunks``: one row per chunk: its document, revision and ordinal, character span, raw text and title (what a
   passage shows), the stems BM25 reads (Milvus's own BM25 function over them), the dense vector and the latent terms
   as a sparse vector.
-- ``units``: one row per answer unit (sentence) and chunk it starts in: the chunk, the unit's span and vector (the
-  best-sentence score reads them).
+- ``units``: one row per answer unit (sentence) and chunk it starts in, the chunk's units in a row (each chunk names
+  its first and last): the unit's span and vector (the best-sentence score reads them).
 - ``documents``: each document's text in parts of at most ``PART_CHARS`` characters (a Milvus string holds at most
   64 KB), its title and metadata, on every part.
 - ``lexicon``: every stem the corpus holds (how much of a question BM25 can know, as ``LexicalIndex.known_fraction``).
@@ -43,7 +43,7 @@ TEXT_BYTES = 65_535  # Milvus's longest string
 QUERY_BATCH = 1_000  # rows inserted or keys asked for per request
 PLACEHOLDER = [1.0, 0.0]  # Milvus wants a vector field in every collection; documents and lexicon need none
 MAX_LISTED = 16_384  # Milvus returns at most this many rows per query
-FILTERED = ("doc_key", "chunk")  # fields in filters (the primary key has its own index)
+FILTERED = ("doc_key",)  # fields in filters (the primary key has its own index)
 DOCUMENTS_CACHED = 64  # documents' texts a worker keeps (bounded: answers read the documents of a few passages)
 
 
@@ -55,8 +55,8 @@ def key(*parts: object) -> int:
 
 @dataclass
 class Candidates:
-    """The chunks a question's search ranked first, laid out as rows like a ``Snapshot`` (row ``r`` is the ``r``-th),
-    with their units' spans: what reading and the answers (their sentences and evidence) read."""
+    """The chunks a question's search found, laid out as rows like a ``Snapshot`` (row ``r`` is the ``r``-th hit), with
+    their units: what ranking, reading and the answers (their sentences and evidence) read."""
 
     keys: list[int]
     chunks: list[Chunk]
@@ -66,6 +66,7 @@ class Candidates:
     chunk_term_ids: np.ndarray
     chunk_term_weights: np.ndarray
     unit_spans: np.ndarray
+    unit_vectors: np.ndarray
     unit_ranges: list[range]
     corpus: "MilvusCorpus"
 
@@ -181,7 +182,8 @@ class MilvusCorpus:
         Milvus has its document, and a write that stopped half-way is cleaned by the document's next write."""
         document, at = entry.document, revision(entry.document)
         doc_key = key(document.id)
-        unit_rows = _units_by_chunk(entry)
+        unit_rows = _units_by_chunk(entry)  # chunk by chunk: each chunk's units are rows [lo, hi)
+        unit_bounds = np.searchsorted([chunk for chunk, _ in unit_rows], np.arange(len(entry.chunk_spans) + 1))
         unit_spans, unit_vectors = entry.unit_spans.tolist(), entry.unit_vectors.tolist()
         text = document.text
         parts = max(1, -(-len(text) // PART_CHARS))
@@ -193,8 +195,8 @@ class MilvusCorpus:
                  "text": text[p * PART_CHARS:(p + 1) * PART_CHARS], "placeholder": PLACEHOLDER}
                 for p in range(parts)])
             self._insert(self.units, [
-                {"key": key(document.id, at, "unit", row), "doc_key": doc_key, "revision": at,
-                 "chunk": key(document.id, at, chunk), "start": start, "end": end, "vector": unit_vectors[u]}
+                {"key": key(document.id, at, "unit", row), "doc_key": doc_key, "revision": at, "start": start,
+                 "end": end, "vector": unit_vectors[u]}
                 for row, (chunk, u) in enumerate(unit_rows) for start, end in [unit_spans[u]]])
             chunk_rows, stems = [], set()
             for i, ((start, end), vector) in enumerate(zip(entry.chunk_spans.tolist(), entry.chunk_vectors.tolist())):
@@ -202,7 +204,8 @@ class MilvusCorpus:
                 stems.update(lexical)
                 row = {"key": key(document.id, at, i), "doc_key": doc_key, "doc": document.id, "revision": at,
                        "ordinal": i, "start": start, "end": end, "text": document.text[start:end],
-                       "title": document.title, "lexical": " ".join(lexical), "vector": vector}
+                       "title": document.title, "lexical": " ".join(lexical), "vector": vector,
+                       "unit_lo": int(unit_bounds[i]), "unit_hi": int(unit_bounds[i + 1])}
                 if self.has_terms:
                     row["terms"] = _sparse(entry.chunk_term_ids[i], entry.chunk_term_weights[i])
                 chunk_rows.append(row)
@@ -248,38 +251,18 @@ class MilvusCorpus:
                                              limit=2 * limit, output_fields=[])[0]
         return [(int(hit["key"]), float(hit["distance"])) for hit in hits]
 
-    def term_scores(self, query_terms: dict[int, float], chunk_keys: list[int]) -> dict[int, float]:
-        """The inner product of the question's latent terms with each chunk's (chunks sharing none are left out)."""
-        if not chunk_keys or not query_terms or not self.has_terms:
-            return {}
-        with self._failing():
-            hits = self.client.search(self.chunks, [query_terms], anns_field="terms", filter=f"key in {chunk_keys}",
-                                      limit=len(chunk_keys), search_params={"metric_type": "IP"}, output_fields=[])[0]
-        return {int(hit["key"]): float(hit["distance"]) for hit in hits}
-
-    def best_units(self, query_vector: np.ndarray, chunk_keys: list[int]) -> dict[int, float]:
-        """The best inner product of each chunk's units with the question (a chunk without units has none)."""
-        if not chunk_keys:
-            return {}
-        with self._failing():
-            hits = self.client.search(self.units, [query_vector.tolist()], anns_field="vector",
-                                      filter=f"chunk in {chunk_keys}", group_by_field="chunk",
-                                      limit=len(chunk_keys), search_params={"metric_type": "IP"},
-                                      output_fields=["chunk"])[0]
-        return {int(hit["entity"]["chunk"]): float(hit["distance"]) for hit in hits}
-
-    def candidates(self, chunk_keys: list[int]) -> "Candidates":
-        """The chunks of ``chunk_keys`` laid out as rows in that order, with their units' spans."""
-        fields = ["doc", "revision", "ordinal", "start", "end", "text", "title", "vector"] + \
+    def candidates(self, chunk_keys: list[int]) -> Candidates:
+        """The chunks of ``chunk_keys`` laid out as rows in that order, with their vectors, latent terms and units:
+        two lookups by key (a filter, or a search restricted to these chunks, would scan every row)."""
+        fields = ["doc", "revision", "ordinal", "start", "end", "text", "title", "vector", "unit_lo", "unit_hi"] + \
             (["terms"] if self.has_terms else [])
         with self._failing():
-            found = {row["key"]: row for row in self.client.query(self.chunks, filter=f"key in {chunk_keys}",
-                                                                  output_fields=fields)}
-            units: dict[int, list[tuple[int, int]]] = {}
-            for unit in self.client.query(self.units, filter=f"chunk in {chunk_keys}",
-                                          output_fields=["chunk", "start", "end"]):
-                units.setdefault(unit["chunk"], []).append((unit["start"], unit["end"]))
-        rows = [found[k] for k in chunk_keys if k in found]  # a chunk deleted meanwhile is left out
+            found = {row["key"]: row for row in self._get(self.chunks, chunk_keys, fields)}
+            rows = [found[k] for k in chunk_keys if k in found]  # a chunk deleted meanwhile is left out
+            unit_keys = [[key(r["doc"], r["revision"], "unit", u) for u in range(r["unit_lo"], r["unit_hi"])]
+                         for r in rows]
+            units = {unit["key"]: unit for unit in self._get(self.units, [k for keys in unit_keys for k in keys],
+                                                             ["start", "end", "vector"])}
         chunks = [Chunk(f"{r['doc']}#{r['ordinal']}", r["doc"], r["start"], r["end"], r["text"]) for r in rows]
         term_rows = [sorted(r.get("terms", {}).items(), key=lambda item: -item[1]) for r in rows]
         width = max((len(t) for t in term_rows), default=0)
@@ -287,14 +270,16 @@ class MilvusCorpus:
         for i, row in enumerate(term_rows):
             term_ids[i, :len(row)] = [t for t, _ in row]
             term_weights[i, :len(row)] = [w for _, w in row]
-        spans, ranges = [], []
-        for row in rows:
-            mine = sorted(units.get(row["key"], []))
+        spans, vectors, ranges = [], [], []
+        for keys in unit_keys:
+            mine = [units[k] for k in keys if k in units]
             ranges.append(range(len(spans), len(spans) + len(mine)))
-            spans += mine
+            spans += [(u["start"], u["end"]) for u in mine]
+            vectors += [u["vector"] for u in mine]
         return Candidates([r["key"] for r in rows], chunks, [r["title"] for r in rows], [r["revision"] for r in rows],
                           np.array([r["vector"] for r in rows], np.float32).reshape(len(rows), self.dim),
-                          term_ids, term_weights, np.array(spans, np.int64).reshape(len(spans), 2), ranges, self)
+                          term_ids, term_weights, np.array(spans, np.int64).reshape(len(spans), 2),
+                          np.array(vectors, np.float32).reshape(len(vectors), self.dim), ranges, self)
 
     # --- inside -----------------------------------------------------------------------------------------------
     @contextmanager
@@ -307,6 +292,12 @@ class MilvusCorpus:
         except IndexUnavailable:
             self._client = None
             raise
+
+    def _get(self, collection: str, keys: list[int], fields: list[str]) -> list[dict]:
+        rows = []
+        for lo in range(0, len(keys), QUERY_BATCH):
+            rows += self.client.query(collection, filter=f"key in {keys[lo:lo + QUERY_BATCH]}", output_fields=fields)
+        return rows
 
     def _fetch_document(self, doc_id: str, at: str) -> Document:
         with self._failing():
@@ -379,6 +370,7 @@ class MilvusCorpus:
         text = {"max_length": TEXT_BYTES}
         owned = (("doc_key", DataType.INT64, {}), ("revision", DataType.VARCHAR, {"max_length": 32}))  # by a document
         chunks = schema(*owned, ("doc", DataType.VARCHAR, {"max_length": ID_BYTES}), ("ordinal", DataType.INT64, {}),
+                        ("unit_lo", DataType.INT64, {}), ("unit_hi", DataType.INT64, {}),
                         ("start", DataType.INT64, {}), ("end", DataType.INT64, {}),
                         ("text", DataType.VARCHAR, text), ("title", DataType.VARCHAR, text),
                         ("lexical", DataType.VARCHAR, {**text, "enable_analyzer": True,
@@ -393,7 +385,7 @@ class MilvusCorpus:
             ("bm25", {"index_type": "SPARSE_INVERTED_INDEX", "metric_type": "BM25",
                       "params": {"bm25_k1": 1.5, "bm25_b": 0.75}}),  # bm25s's defaults (rag/index/lexical.py)
             *([("terms", {"index_type": "SPARSE_INVERTED_INDEX", "metric_type": "IP"})] if self.has_terms else [])])
-        create(self.units, schema(*owned, ("chunk", DataType.INT64, {}), ("start", DataType.INT64, {}),
+        create(self.units, schema(*owned, ("start", DataType.INT64, {}),
                                   ("end", DataType.INT64, {}), ("vector", DataType.FLOAT_VECTOR, {"dim": self.dim})),
                [("vector", {**vector_index, "metric_type": "IP"})])
         placeholder = ("placeholder", DataType.FLOAT_VECTOR, {"dim": len(PLACEHOLDER)})
