@@ -150,9 +150,11 @@ def test_seed_questions_find_in_milvus_what_they_find_in_faiss(seeded_pipeline, 
     for row in seed_questions:
         here, there = seeded_pipeline.ask(row["question"]), with_milvus.ask(row["question"])
         assert_spans_exact(with_milvus, there)
-        # the fusion runs in Milvus over each route's own hits, so scores differ a little; the documents found do not
+        # Milvus fuses each route's own hits, its scores squeezed by an arctan (docs/scaling.md), so the order differs
+        # a little; the passages the reader reads still hold the article
         if here.passages[0].doc_id in row["doc_ids"]:
-            assert set(row["doc_ids"]) & {p.doc_id for p in there.passages[:2]}, row["question"]
+            assert set(row["doc_ids"]) & {p.doc_id for p in there.passages[:with_milvus.settings.answer_passages]}, \
+                row["question"]
 
 
 def test_the_store_setting_is_validated():

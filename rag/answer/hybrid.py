@@ -43,10 +43,7 @@ class ServerRetriever(Retriever):
         hits = corpus.search(query_vector, stems, server, max(4 * top_k, CANDIDATE_POOL))
         candidates = corpus.candidates([chunk for chunk, _ in hits])
         fused = dict(hits)
-        # Milvus normalises each route's scores with an arctan before it weighs them, which squeezes a route's hits
-        # into a narrow band: spread over [0, 1] again, with the routes' weight, the fusion weighs as in process
-        spread = minmax({row: fused[chunk] for row, chunk in enumerate(candidates.keys)})
-        scores = {row: sum(server.values()) * score for row, score in spread.items()}
+        scores = {row: fused[chunk] for row, chunk in enumerate(candidates.keys)}
         if scores and set(weights) - set(SERVER_ROUTES):
             rows = list(scores)
             found = {}
