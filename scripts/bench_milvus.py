@@ -40,10 +40,9 @@ from rag.types import Document
 CHUNKS_PER_DOCUMENT = 10
 UNITS_PER_CHUNK = 4
 TERMS_PER_CHUNK = 256
-TERM_SPACE = 250_002
 
 
-def synthetic(number: int, words: list[str], rng: np.random.Generator, dim: int) -> Entry:
+def synthetic(number: int, words: list[str], rng: np.random.Generator, dim: int, term_space: int) -> Entry:
     text = " ".join(rng.choice(words, CHUNKS_PER_DOCUMENT * 110))
     step = len(text) // CHUNKS_PER_DOCUMENT
     chunk_spans = np.array([[k * step, (k + 1) * step] for k in range(CHUNKS_PER_DOCUMENT)], np.int64)
@@ -55,7 +54,7 @@ def synthetic(number: int, words: list[str], rng: np.random.Generator, dim: int)
         rows = rng.normal(size=(n, dim)).astype(np.float32)
         return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
-    term_ids = np.stack([rng.choice(TERM_SPACE, TERMS_PER_CHUNK, replace=False)
+    term_ids = np.stack([rng.choice(term_space, TERMS_PER_CHUNK, replace=False)
                          for _ in range(CHUNKS_PER_DOCUMENT)]).astype(np.int32)
     term_weights = rng.random((CHUNKS_PER_DOCUMENT, TERMS_PER_CHUNK)).astype(np.float32)
     return Entry(Document(f"synthetic-{number:06d}", text, f"Synthetic {number}"), chunk_spans,
@@ -110,7 +109,7 @@ def sizes(args: argparse.Namespace, milvus: MilvusLiteServer, corpus: MilvusCorp
     for size in args.sizes:
         started = time.perf_counter()
         while chunks < size:
-            corpus.put(synthetic(made, words, rng, corpus.dim))
+            corpus.put(synthetic(made, words, rng, corpus.dim, embedder.term_space))
             made, chunks = made + 1, chunks + CHUNKS_PER_DOCUMENT
         filled = time.perf_counter() - started
         with ServeProcess(args.work / "no-folder", args.work / f"serve-{size}.log", RAG_VECTOR_STORE="milvus",

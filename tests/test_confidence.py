@@ -12,7 +12,8 @@ from rag.types import Passage
 
 
 def some_evidence(**changes) -> Evidence:
-    values = dict(span_score=2.0, lead=1.0, agreement=0, rank=0, cosine=0.85, term_coverage=0.5, word_coverage=0.5)
+    values = dict(span_score=2.0, lead=1.0, agreement=0, rank=0, cosine=0.85, term_coverage=0.5, word_coverage=0.5,
+                  name_coverage=0.5)
     return Evidence(**{**values, **changes})
 
 
@@ -24,6 +25,7 @@ def test_calibration_is_a_probability_rising_with_each_piece_of_evidence(tmp_pat
     assert calibration(some_evidence(agreement=2)) > base
     assert calibration(some_evidence(rank=2)) < base          # a lower-ranked passage speaks less for it
     assert calibration(some_evidence(word_coverage=1.0)) > base
+    assert calibration(some_evidence(name_coverage=1.0)) > base
 
 
 def test_calibration_refuses_a_file_fitted_on_other_features(tmp_path):

@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..index.lexical import terms
+from .names import asked_names, name_coverage
 
 if TYPE_CHECKING:
     from .read import Found
     from .retrieve import Retrieval
 
 CALIBRATION_PATH = Path(__file__).parent.parent / "models" / "reader.json"
-FEATURES = ("span score", "lead", "agreement", "passage rank", "passage cosine", "term coverage", "word coverage")
+FEATURES = ("span score", "lead", "agreement", "passage rank", "passage cosine", "term coverage", "word coverage",
+            "name coverage")
 LEAD_LIMIT = 10.0  # a lead over the other candidates' span scores counts up to this (a lone candidate has it)
 
 
@@ -37,10 +39,11 @@ class Evidence:
     cosine: float  # the question's with its passage's vector, best over those passages (not normalised by the search)
     term_coverage: float  # share of the question's latent-term weight found among its passages' terms (best)
     word_coverage: float  # share of the question's words (stemmed, no stopwords) found in its passages (best)
+    name_coverage: float  # share of the question's names found in its passages in any spelling or script (best)
 
     def features(self) -> list[float]:
         return [self.span_score, self.lead, float(self.agreement), 1 / (1 + self.rank), self.cosine,
-                self.term_coverage, self.word_coverage]
+                self.term_coverage, self.word_coverage, self.name_coverage]
 
 
 def evidence(found: list["Found"], retrieval: "Retrieval") -> list[tuple["Found", Evidence]]:
@@ -50,7 +53,7 @@ def evidence(found: list["Found"], retrieval: "Retrieval") -> list[tuple["Found"
     for f in found:
         given.setdefault((retrieval.passages[f.passage].doc_id, f.start, f.end), []).append(f)
     best = {span: max(f.score for f in by) for span, by in given.items()}
-    snapshot, asked = retrieval.snapshot, set(terms(retrieval.question))
+    snapshot, asked, names = retrieval.snapshot, set(terms(retrieval.question)), asked_names(retrieval.question)
     out = []
     for span, by in given.items():
         first = min(by, key=lambda f: f.passage)
@@ -62,7 +65,8 @@ def evidence(found: list["Found"], retrieval: "Retrieval") -> list[tuple["Found"
             first.passage, max(cosines),
             max(term_coverage(retrieval.query_terms, snapshot.chunk_term_ids[row], snapshot.chunk_term_weights[row])
                 for row in rows),
-            max(word_coverage(asked, set(terms(retrieval.passages[f.passage].text))) for f in by))))
+            max(word_coverage(asked, set(terms(retrieval.passages[f.passage].text))) for f in by),
+            max(name_coverage(names, retrieval.passages[f.passage].text) for f in by))))
     return out
 
 

@@ -21,6 +21,7 @@ from .conftest import index_state
 
 QUESTIONS = ["Was sagte Lawrow über ein Bündnis?", "Wann trafen sich Putin und Xi Jinping?",
              "Was baut die Gemeinde Quastenberg?", "Wie viel kostet die Seilbahn?", "Who is the mayor?"]
+SHARED_CORES_SLOWDOWN = 5  # how much slower a read may get while a write's encoder shares the 2 cores with it
 
 
 def posted_text(i: int) -> str:
@@ -150,9 +151,10 @@ def test_reads_keep_their_latency_while_a_megabyte_is_ingested(index_copy, serve
     health, ask, ask_quiet = (statistics.median(v) for v in (during["health"], during["ask"], quiet["ask"]))
     print(f"\nquiet /ask p50 {ask_quiet * 1000:.0f} ms; during the 1 MB write /health p50 {health * 1000:.0f} ms, "
           f"/ask p50 {ask * 1000:.0f} ms ({ask / ask_quiet:.1f}x), {len(during['ask'])} rounds")
-    # The write's embedding takes its share of the 2 cores from the reader (up to 2.8x measured). A read that waited
-    # on the write would wait for the whole embedding (minutes) and time out at 20 s: far above 4x
-    assert health < 0.5 and ask < 4 * ask_quiet, (quiet, during)
+    # The write's embedding takes its share of the 2 cores from the reader: 2.8x and 4.01x measured in two CI runs of
+    # one day (the quiet p50 is taken before, on a machine whose load changes). A read that waited on the write would
+    # wait for the whole embedding (minutes) and time out at 20 s: over 100x
+    assert health < 0.5 and ask < SHARED_CORES_SLOWDOWN * ask_quiet, (quiet, during)
 
 
 @pytest.mark.slow
