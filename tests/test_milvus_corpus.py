@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.errors import NotFound
+from rag.index import milvus
 from rag.index.milvus import PART_CHARS, MilvusCorpus, key
 from rag.index.versions import Entry
 from rag.pipeline import Pipeline
@@ -65,6 +66,12 @@ def test_a_write_touches_only_its_own_documents_rows(milvus_pipeline):
     stored = corpus.catalogue(["schule", "nirgends"])
     assert list(stored) == ["schule"] and stored["schule"].chars == len(changed.text)
     assert stored["schule"].chunk_count == len(chunk_keys(corpus, "schule"))
+
+
+def test_the_documents_are_listed_page_by_page(milvus_pipeline, monkeypatch):
+    monkeypatch.setattr(milvus, "PAGE_ROWS", 2)  # Milvus returns at most 16,384 rows per query: a corpus outgrows that
+    milvus_pipeline.ingest(ARTICLES)
+    assert sorted(milvus_pipeline.corpus.catalogue()) == sorted(d.id for d in ARTICLES)
 
 
 def test_each_chunk_has_the_units_a_snapshot_gives_it(tmp_path):

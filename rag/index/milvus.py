@@ -42,7 +42,7 @@ ID_BYTES = 4_096  # a document id of up to 1,000 characters, in UTF-8
 TEXT_BYTES = 65_535  # Milvus's longest string
 QUERY_BATCH = 1_000  # rows inserted or keys asked for per request
 PLACEHOLDER = [1.0, 0.0]  # Milvus wants a vector field in every collection; documents and lexicon need none
-MAX_LISTED = 16_384  # Milvus returns at most this many rows per query
+PAGE_ROWS = 16_384  # Milvus returns at most this many rows per query: a listing of all documents goes page by page
 FILTERED = ("doc_key",)  # fields in filters (the primary key has its own index)
 DOCUMENTS_CACHED = 64  # documents' texts a worker keeps (bounded: answers read the documents of a few passages)
 
@@ -110,6 +110,8 @@ class MilvusCorpus:
                 if "://" not in uri:  # milvus-lite in this process: its server logs what pymilvus asks and it lacks
                     Path(uri).parent.mkdir(parents=True, exist_ok=True)
                     logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+                    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)  # it
+                    # warns that milvus-lite gives a listing no timestamp (the client's is then used, as it should)
                 client = MilvusClient(uri=uri, token=self.config.milvus_token) if self.config.milvus_token \
                     else MilvusClient(uri=uri)
                 if client.has_collection(self.documents):
@@ -148,16 +150,16 @@ class MilvusCorpus:
         """The documents (all, or those of ``ids`` that exist) as the index lists them: one request per batch."""
         if not self.exists():
             return {}
-        wheres = ["part == 0"] if ids is None else \
-            [f"part == 0 and doc_key in {[key(i) for i in ids[lo:lo + QUERY_BATCH]]}"
-             for lo in range(0, len(ids), QUERY_BATCH)]
+        fields = ["doc", "title", "meta", "chars", "chunks", "revision"]
         found = {}
         with self._failing():
-            for where in wheres:
-                for head in self.client.query(self.documents, filter=where, limit=MAX_LISTED,
-                                              output_fields=["doc", "title", "meta", "chars", "chunks", "revision"]):
-                    found[head["doc"]] = StoredDocument(head["doc"], head["title"], head["meta"], head["chars"],
-                                                        head["chunks"], head["revision"])
+            heads = self._every_row(self.documents, "part == 0", fields) if ids is None else (
+                head for lo in range(0, len(ids), QUERY_BATCH)
+                for head in self.client.query(self.documents, output_fields=fields,
+                                              filter=f"part == 0 and doc_key in {[key(i) for i in ids[lo:lo + QUERY_BATCH]]}"))
+            for head in heads:
+                found[head["doc"]] = StoredDocument(head["doc"], head["title"], head["meta"], head["chars"],
+                                                    head["chunks"], head["revision"])
         return found
 
     def __len__(self) -> int:
@@ -292,6 +294,15 @@ class MilvusCorpus:
         except IndexUnavailable:
             self._client = None
             raise
+
+    def _every_row(self, collection: str, where: str, fields: list[str]):
+        """Every row that ``where`` selects, page by page: one query returns at most PAGE_ROWS rows."""
+        pages = self.client.query_iterator(collection, batch_size=PAGE_ROWS, filter=where, output_fields=fields)
+        try:
+            while page := pages.next():
+                yield from page
+        finally:
+            pages.close()
 
     def _get(self, collection: str, keys: list[int], fields: list[str]) -> list[dict]:
         rows = []
