@@ -95,7 +95,7 @@ class ServeProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"rag serve exited with {self.process.returncode}: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(self.url + "/health", timeout=2).status_code == expect_status:
+                if httpx.get(self.url + "/health", timeout=30).status_code == expect_status:  # a busy store is slow
                     return self
             except httpx.TransportError:
                 pass
