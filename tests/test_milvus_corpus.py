@@ -86,7 +86,8 @@ def test_each_chunk_has_the_units_a_snapshot_gives_it(tmp_path):
         chunk = snapshot.chunk(row)
         ordinal = int(chunk.id.rsplit("#", 1)[1])
         at = in_milvus.corpus.catalogue([chunk.doc_id])[chunk.doc_id].revision
-        candidates = in_milvus.corpus.candidates([key(chunk.doc_id, at, ordinal)])
+        corpus = in_milvus.corpus
+        candidates = corpus.candidates(corpus._get(corpus.chunks, [key(chunk.doc_id, at, ordinal)], milvus.HIT_FIELDS))
         assert candidates.chunk(0) == chunk
         assert candidates.unit_spans[candidates.units_of(0)].tolist() == \
             snapshot.unit_spans[snapshot.units_of(row)].tolist()

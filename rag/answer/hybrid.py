@@ -1,7 +1,7 @@
 """Retrieval over a corpus in Milvus (``RAG_VECTOR_STORE=milvus``): one server-side hybrid search fuses the dense and
 BM25 scores with the weights of the in-process fusion (each route's scores min-max normalised and weighted, as
-``weighted_fusion`` does); its hits are fetched by key with their vectors, latent terms and units, and the worker adds
-their best-sentence and latent-term scores as the in-process fusion does. The worker holds nothing per chunk:
+``weighted_fusion`` does); its hits come with their vectors and latent terms, their units are fetched by key, and the
+worker adds their best-sentence and latent-term scores as the in-process fusion does. The worker holds nothing per chunk:
 everything a question needs is fetched for it."""
 from __future__ import annotations
 
@@ -42,8 +42,7 @@ class ServerRetriever(Retriever):
         server = {name: weight for name, weight in weights.items() if name in SERVER_ROUTES and weight}
         hits = corpus.search(query_vector, stems, server, max(4 * top_k, CANDIDATE_POOL))
         candidates = corpus.candidates([chunk for chunk, _ in hits])
-        fused = dict(hits)
-        scores = {row: fused[chunk] for row, chunk in enumerate(candidates.keys)}
+        scores = {row: score for row, (_, score) in enumerate(hits)}
         if scores and set(weights) - set(SERVER_ROUTES):
             rows = list(scores)
             found = {}

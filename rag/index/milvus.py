@@ -44,6 +44,8 @@ QUERY_BATCH = 1_000  # rows inserted or keys asked for per request
 PLACEHOLDER = [1.0, 0.0]  # Milvus wants a vector field in every collection; documents and lexicon need none
 PAGE_ROWS = 16_384  # Milvus returns at most this many rows per query: a listing of all documents goes page by page
 FILTERED = ("doc_key",)  # fields in filters (the primary key has its own index)
+HIT_FIELDS = ["doc", "revision", "ordinal", "start", "end", "text", "title", "vector", "unit_lo", "unit_hi"]  # of a
+# search's chunk rows: what ranking and reading need
 DOCUMENTS_CACHED = 64  # documents' texts a worker keeps (bounded: answers read the documents of a few passages)
 
 
@@ -96,6 +98,7 @@ class MilvusCorpus:
         names = ("chunks", "units", "documents", "lexicon")
         self.chunks, self.units, self.documents, self.lexicon = (f"{config.milvus_prefix}_{tag}_{n}" for n in names)
         self.where = f"Milvus at {config.milvus_uri}"
+        self._hit_fields = HIT_FIELDS + (["terms"] if has_terms else [])  # none would return every field
         self._client = None
         self._document_at = lru_cache(maxsize=DOCUMENTS_CACHED)(self._fetch_document)
 
@@ -236,10 +239,11 @@ class MilvusCorpus:
         return sum(key(stem) in found for stem in stems) / len(stems)
 
     def search(self, query_vector: np.ndarray, stems: list[str], weights: dict[str, float],
-               limit: int) -> list[tuple[int, float]]:
-        """(chunk key, fused score) of one server-side search, best first: dense and BM25 over the stems (the routes
+               limit: int) -> list[tuple[dict, float]]:
+        """(chunk row, fused score) of one server-side search, best first: dense and BM25 over the stems (the routes
         ``weights`` names), each route's best ``limit`` hits, their scores min-max normalised and weighted (Milvus's
-        WeightedRanker); the best ``2 × limit``, as many as the routes may find together."""
+        WeightedRanker); the best ``2 × limit``, as many as the routes may find together. The rows come with what
+        ranking and reading need of them (``candidates`` lays them out)."""
         from pymilvus import AnnSearchRequest, WeightedRanker
 
         routes = {"dense": ([query_vector.tolist()], "vector", "IP"), "lexical": ([" ".join(stems)], "bm25", "BM25")}
@@ -250,19 +254,14 @@ class MilvusCorpus:
                     for name in chosen]
         with self._failing():
             hits = self.client.hybrid_search(self.chunks, requests, WeightedRanker(*(weights[n] for n in chosen)),
-                                             limit=2 * limit, output_fields=[])[0]
-        return [(int(hit["key"]), float(hit["distance"])) for hit in hits]
+                                             limit=2 * limit, output_fields=self._hit_fields)[0]
+        return [({**hit["entity"], "key": int(hit["key"])}, float(hit["distance"])) for hit in hits]
 
-    def candidates(self, chunk_keys: list[int]) -> Candidates:
-        """The chunks of ``chunk_keys`` laid out as rows in that order, with their vectors, latent terms and units:
-        two lookups by key (a filter, or a search restricted to these chunks, would scan every row)."""
-        fields = ["doc", "revision", "ordinal", "start", "end", "text", "title", "vector", "unit_lo", "unit_hi"] + \
-            (["terms"] if self.has_terms else [])
+    def candidates(self, rows: list[dict]) -> Candidates:
+        """The chunk rows of a search laid out as rows in that order, with their units: one lookup by key (a filter,
+        or a search restricted to these chunks, would scan every row)."""
+        unit_keys = [[key(r["doc"], r["revision"], "unit", u) for u in range(r["unit_lo"], r["unit_hi"])] for r in rows]
         with self._failing():
-            found = {row["key"]: row for row in self._get(self.chunks, chunk_keys, fields)}
-            rows = [found[k] for k in chunk_keys if k in found]  # a chunk deleted meanwhile is left out
-            unit_keys = [[key(r["doc"], r["revision"], "unit", u) for u in range(r["unit_lo"], r["unit_hi"])]
-                         for r in rows]
             units = {unit["key"]: unit for unit in self._get(self.units, [k for keys in unit_keys for k in keys],
                                                              ["start", "end", "vector"])}
         chunks = [Chunk(f"{r['doc']}#{r['ordinal']}", r["doc"], r["start"], r["end"], r["text"]) for r in rows]
