@@ -60,7 +60,6 @@ class Candidates:
     """The chunks a question's search found, laid out as rows like a ``Snapshot`` (row ``r`` is the ``r``-th hit), with
     their units: what ranking, reading and the answers (their sentences and evidence) read."""
 
-    keys: list[int]
     chunks: list[Chunk]
     titles: list[str]
     revisions: list[str]
@@ -255,7 +254,7 @@ class MilvusCorpus:
         with self._failing():
             hits = self.client.hybrid_search(self.chunks, requests, WeightedRanker(*(weights[n] for n in chosen)),
                                              limit=2 * limit, output_fields=self._hit_fields)[0]
-        return [({**hit["entity"], "key": int(hit["key"])}, float(hit["distance"])) for hit in hits]
+        return [(hit["entity"], float(hit["distance"])) for hit in hits]
 
     def candidates(self, rows: list[dict]) -> Candidates:
         """The chunk rows of a search laid out as rows in that order, with their units: one lookup by key (a filter,
@@ -277,7 +276,7 @@ class MilvusCorpus:
             ranges.append(range(len(spans), len(spans) + len(mine)))
             spans += [(u["start"], u["end"]) for u in mine]
             vectors += [u["vector"] for u in mine]
-        return Candidates([r["key"] for r in rows], chunks, [r["title"] for r in rows], [r["revision"] for r in rows],
+        return Candidates(chunks, [r["title"] for r in rows], [r["revision"] for r in rows],
                           np.array([r["vector"] for r in rows], np.float32).reshape(len(rows), self.dim),
                           term_ids, term_weights, np.array(spans, np.int64).reshape(len(spans), 2),
                           np.array(vectors, np.float32).reshape(len(vectors), self.dim), ranges, self)
