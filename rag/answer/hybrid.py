@@ -1,8 +1,8 @@
 """Retrieval over a corpus in Milvus (``RAG_VECTOR_STORE=milvus``): one server-side hybrid search fuses the dense and
 BM25 scores with the weights of the in-process fusion (each route's scores min-max normalised and weighted, as
 ``weighted_fusion`` does); its hits come with their vectors and latent terms, their units are fetched by key, and the
-worker adds their best-sentence and latent-term scores as the in-process fusion does. The worker holds nothing per chunk:
-everything a question needs is fetched for it."""
+worker adds their best-sentence and latent-term scores as the in-process fusion does. The worker holds nothing per
+chunk: everything a question needs is fetched for it."""
 from __future__ import annotations
 
 from ..encoder.embed import term_similarity

@@ -155,10 +155,12 @@ class MilvusCorpus:
         fields = ["doc", "title", "meta", "chars", "chunks", "revision"]
         found = {}
         with self._failing():
-            heads = self._every_row(self.documents, "part == 0", fields) if ids is None else (
-                head for lo in range(0, len(ids), QUERY_BATCH)
-                for head in self.client.query(self.documents, output_fields=fields,
-                                              filter=f"part == 0 and doc_key in {[key(i) for i in ids[lo:lo + QUERY_BATCH]]}"))
+            if ids is None:
+                heads = self._every_row(self.documents, "part == 0", fields)
+            else:
+                batches = [[key(i) for i in ids[lo:lo + QUERY_BATCH]] for lo in range(0, len(ids), QUERY_BATCH)]
+                heads = (head for keys in batches for head in self.client.query(
+                    self.documents, filter=f"part == 0 and doc_key in {keys}", output_fields=fields))
             for head in heads:
                 found[head["doc"]] = StoredDocument(head["doc"], head["title"], head["meta"], head["chars"],
                                                     head["chunks"], head["revision"])
