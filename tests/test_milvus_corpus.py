@@ -74,24 +74,40 @@ def test_the_documents_are_listed_page_by_page(milvus_pipeline, monkeypatch):
     assert sorted(milvus_pipeline.corpus.catalogue()) == sorted(d.id for d in ARTICLES)
 
 
-def test_each_chunk_has_the_units_a_snapshot_gives_it(tmp_path):
-    """Chunks overlap: a sentence in the overlap belongs to both (its best-sentence score and its answers' sentence)."""
+def test_each_chunk_has_the_units_and_terms_a_snapshot_gives_it(tmp_path):
+    """Chunks overlap: a sentence in the overlap belongs to both (its best-sentence score and its answers' sentence),
+    though it is stored once; a search's rows have their latent terms once ``with_terms`` fetched them."""
     overlapping = {"chunk_chars": 100, "chunk_overlap_chars": 60}
     in_milvus = Pipeline(milvus_settings(tmp_path, **overlapping), embedder=TokenFakeEmbedder())
     in_folder = Pipeline(Settings(index_dir=tmp_path / "index", **overlapping), embedder=TokenFakeEmbedder())
     for pipeline in (in_milvus, in_folder):
         pipeline.ingest(ARTICLES)
-    snapshot = in_folder.index.snapshot
-    for row in range(len(snapshot.chunk_spans)):
+    snapshot, corpus = in_folder.index.snapshot, in_milvus.corpus
+    rows = range(len(snapshot.chunk_spans))
+    keys = []
+    for row in rows:
         chunk = snapshot.chunk(row)
-        ordinal = int(chunk.id.rsplit("#", 1)[1])
-        at = in_milvus.corpus.catalogue([chunk.doc_id])[chunk.doc_id].revision
-        corpus = in_milvus.corpus
-        candidates = corpus.candidates(corpus._get(corpus.chunks, [key(chunk.doc_id, at, ordinal)], milvus.HIT_FIELDS))
-        assert candidates.chunk(0) == chunk
-        assert candidates.unit_spans[candidates.units_of(0)].tolist() == \
+        at = corpus.catalogue([chunk.doc_id])[chunk.doc_id].revision
+        keys.append(key(chunk.doc_id, at, int(chunk.id.rsplit("#", 1)[1])))
+    found = {hit["key"]: hit for hit in corpus._get(corpus.chunks, keys, milvus.HIT_FIELDS)}
+    candidates = corpus.candidates([found[k] for k in keys])
+    assert candidates.chunk_term_ids.shape[1] == 0  # not asked for
+    candidates = corpus.with_terms(candidates, list(rows))
+    for row in rows:
+        assert candidates.chunk(row) == snapshot.chunk(row)
+        assert candidates.unit_spans[candidates.units_of(row)].tolist() == \
             snapshot.unit_spans[snapshot.units_of(row)].tolist()
-    assert any(len(snapshot.units_of(row)) for row in range(len(snapshot.chunk_spans)))
+        np.testing.assert_allclose(candidates.unit_vectors[candidates.units_of(row)],
+                                   snapshot.unit_vectors[snapshot.units_of(row)], atol=1e-6)
+        assert held_terms(candidates, row) == pytest.approx(held_terms(snapshot, row))
+    assert any(len(snapshot.units_of(row)) for row in rows)
+    assert len(candidates.unit_spans) == len(snapshot.unit_spans)  # each unit once, though the chunks overlap
+    assert sum(map(len, candidates.unit_ranges)) > len(candidates.unit_spans)
+
+
+def held_terms(rows, row: int) -> dict[int, float]:
+    weights = rows.chunk_term_weights[row]
+    return dict(zip(rows.chunk_term_ids[row][weights > 0].tolist(), weights[weights > 0].tolist()))
 
 
 def test_questions_find_their_passages_cut_exactly_from_their_documents(milvus_pipeline):

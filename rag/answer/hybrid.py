@@ -1,8 +1,8 @@
 """Retrieval over a corpus in Milvus (``RAG_VECTOR_STORE=milvus``): one server-side hybrid search fuses the dense and
 BM25 scores with the weights of the in-process fusion (each route's scores min-max normalised and weighted, as
-``weighted_fusion`` does); its hits come with their vectors and latent terms, their units are fetched by key, and the
-worker adds their best-sentence and latent-term scores as the in-process fusion does. The worker holds nothing per
-chunk: everything a question needs is fetched for it."""
+``weighted_fusion`` does); its hits come with their vectors (and latent terms where they score), their units are
+fetched by key, and the worker adds their best-sentence and latent-term scores as the in-process fusion does. The
+worker holds nothing per chunk: everything a question needs is fetched for it."""
 from __future__ import annotations
 
 from ..encoder.embed import term_similarity
@@ -40,7 +40,7 @@ class ServerRetriever(Retriever):
             if not (self.uses_terms(corpus) and lexical_fit < TERMS_BELOW_FIT):
                 weights.pop("terms")
         server = {name: weight for name, weight in weights.items() if name in SERVER_ROUTES and weight}
-        hits = corpus.search(query_vector, stems, server, max(4 * top_k, CANDIDATE_POOL))
+        hits = corpus.search(query_vector, stems, server, max(4 * top_k, CANDIDATE_POOL), "terms" in weights)
         candidates = corpus.candidates([chunk for chunk, _ in hits])
         scores = {row: score for row, (_, score) in enumerate(hits)}
         if scores and set(weights) - set(SERVER_ROUTES):
@@ -56,4 +56,6 @@ class ServerRetriever(Retriever):
                 scores = {row: score + weights[name] * normalised[row] for row, score in scores.items()}
             scores = {row: score / sum(weights.values()) for row, score in scores.items()}
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:top_k]
+        if "terms" not in weights and query_terms is not None:  # the answers' evidence reads their passages' terms
+            candidates = corpus.with_terms(candidates, [row for row, _ in ranked])
         return retrieval(question, candidates, ranked, query_vector, query_terms)

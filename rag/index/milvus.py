@@ -7,8 +7,9 @@ corpus made by another model is never searched with this one's vectors):
 - ``chunks``: one row per chunk: its document, revision and ordinal, character span, raw text and title (what a
   passage shows), the stems BM25 reads (Milvus's own BM25 function over them), the dense vector and the latent terms
   as a sparse vector.
-- ``units``: one row per answer unit (sentence) and chunk it starts in, the chunk's units in a row (each chunk names
-  its first and last): the unit's span and vector (the best-sentence score reads them).
+- ``units``: one row per answer unit (sentence), in the order of the text: its span and vector (the best-sentence
+  score reads them). A chunk names the range of the units that start in it; a unit in the overlap of two chunks is
+  in both ranges and stored once.
 - ``documents``: each document's text in parts of at most ``PART_CHARS`` characters (a Milvus string holds at most
   64 KB), its title and metadata, on every part.
 - ``lexicon``: every stem the corpus holds (how much of a question BM25 can know, as ``LexicalIndex.known_fraction``).
@@ -24,7 +25,7 @@ import hashlib
 import logging
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,7 +46,9 @@ PLACEHOLDER = [1.0, 0.0]  # Milvus wants a vector field in every collection; doc
 PAGE_ROWS = 16_384  # Milvus returns at most this many rows per query: a listing of all documents goes page by page
 FILTERED = ("doc_key",)  # fields in filters (the primary key has its own index)
 HIT_FIELDS = ["doc", "revision", "ordinal", "start", "end", "text", "title", "vector", "unit_lo", "unit_hi"]  # of a
-# search's chunk rows: what ranking and reading need
+# search's chunk rows: what ranking and reading need; their latent terms only where they score (parsing them is
+# half a search's time in pymilvus)
+LAYOUT = 2  # of the rows: a corpus written in another layout is another corpus (2: each unit stored once)
 DOCUMENTS_CACHED = 64  # documents' texts a worker keeps (bounded: answers read the documents of a few passages)
 
 
@@ -63,6 +66,7 @@ class Candidates:
     chunks: list[Chunk]
     titles: list[str]
     revisions: list[str]
+    keys: list[int]
     chunk_vectors: np.ndarray
     chunk_term_ids: np.ndarray
     chunk_term_weights: np.ndarray
@@ -93,11 +97,10 @@ class MilvusCorpus:
     def __init__(self, config: StoreConfig, model: str, dim: int, encoding: str, has_terms: bool):
         self.config, self.model, self.dim, self.encoding, self.has_terms = config, model, dim, encoding, has_terms
         self.version = None
-        tag = hashlib.blake2b(f"{model}|{encoding}|{dim}".encode(), digest_size=4).hexdigest()
+        tag = hashlib.blake2b(f"{model}|{encoding}|{dim}|{LAYOUT}".encode(), digest_size=4).hexdigest()
         names = ("chunks", "units", "documents", "lexicon")
         self.chunks, self.units, self.documents, self.lexicon = (f"{config.milvus_prefix}_{tag}_{n}" for n in names)
         self.where = f"Milvus at {config.milvus_uri}"
-        self._hit_fields = HIT_FIELDS + (["terms"] if has_terms else [])  # none would return every field
         self._client = None
         self._document_at = lru_cache(maxsize=DOCUMENTS_CACHED)(self._fetch_document)
 
@@ -188,22 +191,23 @@ class MilvusCorpus:
         Milvus has its document, and a write that stopped half-way is cleaned by the document's next write."""
         document, at = entry.document, revision(entry.document)
         doc_key = key(document.id)
-        unit_rows = _units_by_chunk(entry)  # chunk by chunk: each chunk's units are rows [lo, hi)
-        unit_bounds = np.searchsorted([chunk for chunk, _ in unit_rows], np.arange(len(entry.chunk_spans) + 1))
-        unit_spans, unit_vectors = entry.unit_spans.tolist(), entry.unit_vectors.tolist()
+        unit_starts = entry.unit_spans[:, 0]  # a chunk's units: those that start in it
+        unit_lo = np.searchsorted(unit_starts, entry.chunk_spans[:, 0], "left").tolist()
+        unit_hi = np.searchsorted(unit_starts, entry.chunk_spans[:, 1], "left").tolist()
         text = document.text
         parts = max(1, -(-len(text) // PART_CHARS))
         with self._failing():
             self._insert(self.documents, [
                 {"key": key(document.id, at, "part", p), "doc_key": doc_key, "doc": document.id, "revision": at,
                  "part": p, "parts": parts, "title": document.title, "meta": document.meta,
-                 "chunks": len(entry.chunk_spans), "units": len(unit_rows), "chars": len(text),
+                 "chunks": len(entry.chunk_spans), "units": len(entry.unit_spans), "chars": len(text),
                  "text": text[p * PART_CHARS:(p + 1) * PART_CHARS], "placeholder": PLACEHOLDER}
                 for p in range(parts)])
             self._insert(self.units, [
-                {"key": key(document.id, at, "unit", row), "doc_key": doc_key, "revision": at, "start": start,
-                 "end": end, "vector": unit_vectors[u]}
-                for row, (chunk, u) in enumerate(unit_rows) for start, end in [unit_spans[u]]])
+                {"key": key(document.id, at, "unit", u), "doc_key": doc_key, "revision": at, "start": start,
+                 "end": end, "vector": vector}
+                for u, ((start, end), vector) in enumerate(zip(entry.unit_spans.tolist(),
+                                                               entry.unit_vectors.tolist()))])
             chunk_rows, stems = [], set()
             for i, ((start, end), vector) in enumerate(zip(entry.chunk_spans.tolist(), entry.chunk_vectors.tolist())):
                 lexical = terms(chunk_view(document, start, end))
@@ -211,7 +215,7 @@ class MilvusCorpus:
                 row = {"key": key(document.id, at, i), "doc_key": doc_key, "doc": document.id, "revision": at,
                        "ordinal": i, "start": start, "end": end, "text": document.text[start:end],
                        "title": document.title, "lexical": " ".join(lexical), "vector": vector,
-                       "unit_lo": int(unit_bounds[i]), "unit_hi": int(unit_bounds[i + 1])}
+                       "unit_lo": unit_lo[i], "unit_hi": unit_hi[i]}
                 if self.has_terms:
                     row["terms"] = _sparse(entry.chunk_term_ids[i], entry.chunk_term_weights[i])
                 chunk_rows.append(row)
@@ -239,12 +243,12 @@ class MilvusCorpus:
                                                              output_fields=["key"])}
         return sum(key(stem) in found for stem in stems) / len(stems)
 
-    def search(self, query_vector: np.ndarray, stems: list[str], weights: dict[str, float],
-               limit: int) -> list[tuple[dict, float]]:
+    def search(self, query_vector: np.ndarray, stems: list[str], weights: dict[str, float], limit: int,
+               with_terms: bool) -> list[tuple[dict, float]]:
         """(chunk row, fused score) of one server-side search, best first: dense and BM25 over the stems (the routes
         ``weights`` names), each route's best ``limit`` hits, their scores min-max normalised and weighted (Milvus's
         WeightedRanker); the best ``2 × limit``, as many as the routes may find together. The rows come with what
-        ranking and reading need of them (``candidates`` lays them out)."""
+        ranking and reading need of them (``candidates`` lays them out), their latent terms if ``with_terms``."""
         from pymilvus import AnnSearchRequest, WeightedRanker
 
         routes = {"dense": ([query_vector.tolist()], "vector", "IP"), "lexical": ([" ".join(stems)], "bm25", "BM25")}
@@ -253,35 +257,49 @@ class MilvusCorpus:
             return []
         requests = [AnnSearchRequest(routes[name][0], routes[name][1], {"metric_type": routes[name][2]}, limit)
                     for name in chosen]
+        fields = HIT_FIELDS + (["terms"] if with_terms and self.has_terms else [])
         with self._failing():
             hits = self.client.hybrid_search(self.chunks, requests, WeightedRanker(*(weights[n] for n in chosen)),
-                                             limit=2 * limit, output_fields=self._hit_fields)[0]
+                                             limit=2 * limit, output_fields=fields)[0]
         return [(hit["entity"], float(hit["distance"])) for hit in hits]
 
     def candidates(self, rows: list[dict]) -> Candidates:
-        """The chunk rows of a search laid out as rows in that order, with their units: one lookup by key (a filter,
-        or a search restricted to these chunks, would scan every row)."""
-        unit_keys = [[key(r["doc"], r["revision"], "unit", u) for u in range(r["unit_lo"], r["unit_hi"])] for r in rows]
+        """The chunk rows of a search laid out as rows in that order, with their units: one lookup by key of the units
+        (each once, though overlapping chunks share some; a filter, or a search restricted to these chunks, would
+        scan every row)."""
+        wanted = {(doc, at, u): key(doc, at, "unit", u)
+                  for doc, at, u in sorted({(r["doc"], r["revision"], u) for r in rows
+                                            for u in range(r["unit_lo"], r["unit_hi"])})}
         with self._failing():
-            units = {unit["key"]: unit for unit in self._get(self.units, [k for keys in unit_keys for k in keys],
-                                                             ["start", "end", "vector"])}
+            fetched = self._get(self.units, list(wanted.values()), ["start", "end", "vector"])
+        units = {unit["key"]: unit for unit in fetched}
+        found = [unit for unit, k in wanted.items() if k in units]  # in the text's order, document by document
+        position = {unit: p for p, unit in enumerate(found)}
+        ranges = []  # a chunk's units are consecutive in that order
+        for r in rows:
+            mine = [position[(r["doc"], r["revision"], u)] for u in range(r["unit_lo"], r["unit_hi"])
+                    if (r["doc"], r["revision"], u) in position]
+            ranges.append(range(mine[0], mine[-1] + 1) if mine else range(0))
+        found_rows = [units[wanted[unit]] for unit in found]
         chunks = [Chunk(f"{r['doc']}#{r['ordinal']}", r["doc"], r["start"], r["end"], r["text"]) for r in rows]
-        term_rows = [sorted(r.get("terms", {}).items(), key=lambda item: -item[1]) for r in rows]
-        width = max((len(t) for t in term_rows), default=0)
-        term_ids, term_weights = np.zeros((len(rows), width), np.int32), np.zeros((len(rows), width), np.float32)
-        for i, row in enumerate(term_rows):
-            term_ids[i, :len(row)] = [t for t, _ in row]
-            term_weights[i, :len(row)] = [w for _, w in row]
-        spans, vectors, ranges = [], [], []
-        for keys in unit_keys:
-            mine = [units[k] for k in keys if k in units]
-            ranges.append(range(len(spans), len(spans) + len(mine)))
-            spans += [(u["start"], u["end"]) for u in mine]
-            vectors += [u["vector"] for u in mine]
         return Candidates(chunks, [r["title"] for r in rows], [r["revision"] for r in rows],
+                          [key(r["doc"], r["revision"], r["ordinal"]) for r in rows],
                           np.array([r["vector"] for r in rows], np.float32).reshape(len(rows), self.dim),
-                          term_ids, term_weights, np.array(spans, np.int64).reshape(len(spans), 2),
-                          np.array(vectors, np.float32).reshape(len(vectors), self.dim), ranges, self)
+                          *_term_arrays([r.get("terms", {}) for r in rows]),
+                          np.array([(u["start"], u["end"]) for u in found_rows], np.int64).reshape(len(found), 2),
+                          np.array([u["vector"] for u in found_rows], np.float32).reshape(len(found), self.dim),
+                          ranges, self)
+
+    def with_terms(self, candidates: Candidates, rows: list[int]) -> Candidates:
+        """``candidates`` with the latent terms of ``rows`` (what an answer's evidence reads of its passages), where
+        the search left them out."""
+        if not self.has_terms or not rows:
+            return candidates
+        with self._failing():
+            found = {r["key"]: r["terms"] for r in self._get(self.chunks, [candidates.keys[row] for row in rows],
+                                                              ["terms"])}
+        ids, weights = _term_arrays([found.get(k, {}) for k in candidates.keys])
+        return replace(candidates, chunk_term_ids=ids, chunk_term_weights=weights)
 
     # --- inside -----------------------------------------------------------------------------------------------
     @contextmanager
@@ -413,12 +431,15 @@ class MilvusCorpus:
             client.load_collection(name)
 
 
-def _units_by_chunk(entry: Entry) -> list[tuple[int, int]]:
-    """(chunk, unit) for every unit that starts inside a chunk: a unit in the overlap of two chunks is in both (the
-    units a Snapshot gives a chunk row)."""
-    starts = entry.unit_spans[:, 0]
-    return [(chunk, int(u)) for chunk, (start, end) in enumerate(entry.chunk_spans.tolist())
-            for u in range(int(np.searchsorted(starts, start, "left")), int(np.searchsorted(starts, end, "left")))]
+def _term_arrays(rows: list[dict[int, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Latent terms (sparse rows) as the term ids and weights of a Snapshot, heaviest first, padded with zeros."""
+    ordered = [sorted(row.items(), key=lambda item: -item[1]) for row in rows]
+    width = max(map(len, ordered), default=0)
+    ids, weights = np.zeros((len(rows), width), np.int32), np.zeros((len(rows), width), np.float32)
+    for i, row in enumerate(ordered):
+        ids[i, :len(row)] = [t for t, _ in row]
+        weights[i, :len(row)] = [w for _, w in row]
+    return ids, weights
 
 
 def _sparse(ids: np.ndarray, weights: np.ndarray) -> dict[int, float]:
