@@ -34,6 +34,13 @@ const WORDS = {
     unreachable: "the server cannot be reached",
     noJson: "the server sent no JSON",
     status: (status) => `the server answered ${status}`,
+    refused: {
+      404: "not found",
+      413: "the request is too large",
+      422: "the question cannot be read",
+      429: "too many questions in a short time: please wait a moment",
+      503: "the articles cannot be searched right now",
+    },
     loading: "Loading…",
     unavailable: "Document unavailable",
     empty: "Type a question first: an empty question has nothing to look for.",
@@ -68,6 +75,13 @@ const WORDS = {
     unreachable: "der Server ist nicht erreichbar",
     noJson: "der Server hat kein JSON gesendet",
     status: (status) => `der Server antwortete mit ${status}`,
+    refused: {
+      404: "nicht gefunden",
+      413: "die Anfrage ist zu groß",
+      422: "die Frage kann nicht gelesen werden",
+      429: "zu viele Fragen in kurzer Zeit: bitte einen Moment warten",
+      503: "die Artikel können gerade nicht durchsucht werden",
+    },
     loading: "Wird geladen …",
     unavailable: "Dokument nicht verfügbar",
     empty: "Bitte zuerst eine Frage eingeben: Eine leere Frage hat nichts, wonach gesucht werden kann.",
@@ -245,9 +259,10 @@ const WORDS = {
     } catch (error) {
       data = null;
     }
-    if (!response.ok) {
+    if (!response.ok) { // said in the reader's language; the server's own words (English) follow in brackets
       const detail = data && data.detail;
-      throw new RequestError(typeof detail === "string" ? detail : words.status(response.status), response.status);
+      const said = words.refused[response.status] || words.status(response.status);
+      throw new RequestError(typeof detail === "string" ? `${said} (${detail})` : said, response.status);
     }
     if (data === null) throw new RequestError(words.noJson, response.status);
     return data;

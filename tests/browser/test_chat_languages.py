@@ -1,6 +1,6 @@
 """A reader's first questions, in German and in English (the browser's language): the first answer, a reply with no
-answer, a question over the limit, an empty submit, a citation; the language switch, Retry only where it can help,
-and no developer timings unless ?debug=1."""
+answer, a question over the limit, an empty submit, a citation; the language switch, a refusal explained in the
+reader's language, Retry only where it can help, and no developer timings unless ?debug=1."""
 from __future__ import annotations
 
 import json
@@ -16,10 +16,12 @@ LOCALES = {"de": "de-DE", "en": "en-US"}
 SAYS = {  # the page's words this file checks, per language
     "de": {"title": "Frag die Nachrichten", "confidence": "Konfidenz", "no_answer": "Keine sichere Antwort in den "
            "Artikeln gefunden.", "closest": "Nächstliegende Passagen", "too_long": "Die Frage hat {} Zeichen",
-           "empty": "Bitte zuerst eine Frage eingeben", "close": "Dokument schließen", "retry": "Erneut versuchen"},
+           "empty": "Bitte zuerst eine Frage eingeben", "close": "Dokument schließen", "retry": "Erneut versuchen",
+           "refused": {429: "zu viele Fragen in kurzer Zeit", 503: "die Artikel können gerade nicht durchsucht werden"}},
     "en": {"title": "Ask the news", "confidence": "confidence", "no_answer": "No confident answer found in the "
            "articles.", "closest": "Closest passages", "too_long": "The question has {} characters",
-           "empty": "Type a question first", "close": "Close the document", "retry": "Retry"},
+           "empty": "Type a question first", "close": "Close the document", "retry": "Retry",
+           "refused": {429: "too many questions in a short time", 503: "the articles cannot be searched right now"}},
 }
 SENTENCE_START = re.compile(r"^[A-ZÄÖÜ0-9„“\"»«(]")
 
@@ -150,6 +152,15 @@ def test_retry_only_where_a_retry_can_succeed(page, status, retry):
     reply = page.locator(".turn:last-child .reply.error")
     assert reply.locator("button.retry").count() == (1 if retry else 0)
     assert page.input_value("#question") == ANSWERED  # the question is kept after an error
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_refusal_is_explained_in_the_readers_language(reader, language, status):
+    reader.route("**/ask", lambda route: route.fulfill(status=status, content_type="application/json",
+                                                       body=json.dumps({"detail": "refused here"})))
+    ask(reader, ANSWERED)
+    said = reader.locator(".turn:last-child .reply.error").inner_text()
+    assert SAYS[language]["refused"][status] in said and "(refused here)" in said  # the server's words kept
 
 
 def test_timings_only_with_debug(browser, live_server):
