@@ -166,6 +166,22 @@ def test_a_long_document_is_stored_in_parts_and_read_whole(bare_corpus):
     assert len(text) > 2 * PART_CHARS and bare_corpus.document("lang") == document
 
 
+def test_a_corpus_of_an_earlier_layout_is_named_not_read(tmp_path, monkeypatch, caplog):
+    from rag.index.store import StoreConfig
+
+    config = StoreConfig.from_settings(milvus_settings(tmp_path))
+    monkeypatch.setattr(milvus, "LAYOUT", milvus.LAYOUT - 1)
+    earlier = MilvusCorpus(config, "fake", 4, "", has_terms=False)
+    with earlier.writing() as corpus:
+        corpus.put(text_only(ARTICLES[0]))
+    monkeypatch.undo()
+    now = MilvusCorpus(config, "fake", 4, "", has_terms=False)
+    assert not now.exists() and len(earlier) == 1
+    with now.writing():
+        pass
+    assert earlier.documents in caplog.text and "ingest the articles again" in caplog.text
+
+
 @pytest.mark.slow
 def test_seed_questions_find_in_milvus_what_they_find_in_faiss(seeded_pipeline, seed_questions, tmp_path):
     with_milvus = Pipeline(milvus_settings(tmp_path), embedder=seeded_pipeline.embedder)

@@ -51,6 +51,8 @@ HIT_FIELDS = ["doc", "revision", "ordinal", "start", "end", "text", "title", "ve
 LAYOUT = 2  # of the rows: a corpus written in another layout is another corpus (2: each unit stored once)
 DOCUMENTS_CACHED = 64  # documents' texts a worker keeps (bounded: answers read the documents of a few passages)
 
+log = logging.getLogger(__name__)
+
 
 def key(*parts: object) -> int:
     """A signed 64-bit key for a document, chunk, unit or stem."""
@@ -374,6 +376,11 @@ class MilvusCorpus:
         client = self.client
         if client.has_collection(self.documents):
             return
+        others = sorted(name for name in client.list_collections() if name != self.documents
+                        and name.startswith(f"{self.config.milvus_prefix}_") and name.endswith("_documents"))
+        if others:
+            log.warning("%s holds a corpus of another model or an earlier layout (%s): it is left as it is and not "
+                        "read; ingest the articles again", self.where, ", ".join(others))
         vector_index = {"index_type": "FLAT"} if "://" not in self.config.milvus_uri else \
             {"index_type": "HNSW", "params": {"M": self.config.hnsw_m,
                                               "efConstruction": self.config.hnsw_ef_construction}}
