@@ -274,22 +274,22 @@ class MilvusCorpus:
                                             for u in range(r["unit_lo"], r["unit_hi"])})}
         with self._failing():
             fetched = self._get(self.units, list(wanted.values()), ["start", "end", "vector"])
-        units = {unit["key"]: unit for unit in fetched}
-        found = [unit for unit, k in wanted.items() if k in units]  # in the text's order, document by document
+        by_key = {unit["key"]: unit for unit in fetched}
+        found = {unit: by_key[k] for unit, k in wanted.items() if k in by_key}  # in the text's order, by document
         position = {unit: p for p, unit in enumerate(found)}
         ranges = []  # a chunk's units are consecutive in that order
         for r in rows:
             mine = [position[(r["doc"], r["revision"], u)] for u in range(r["unit_lo"], r["unit_hi"])
                     if (r["doc"], r["revision"], u) in position]
             ranges.append(range(mine[0], mine[-1] + 1) if mine else range(0))
-        found_rows = [units[wanted[unit]] for unit in found]
+        units = list(found.values())
         chunks = [Chunk(f"{r['doc']}#{r['ordinal']}", r["doc"], r["start"], r["end"], r["text"]) for r in rows]
         return Candidates(chunks, [r["title"] for r in rows], [r["revision"] for r in rows],
                           [key(r["doc"], r["revision"], r["ordinal"]) for r in rows],
                           np.array([r["vector"] for r in rows], np.float32).reshape(len(rows), self.dim),
                           *_term_arrays([r.get("terms", {}) for r in rows]),
-                          np.array([(u["start"], u["end"]) for u in found_rows], np.int64).reshape(len(found), 2),
-                          np.array([u["vector"] for u in found_rows], np.float32).reshape(len(found), self.dim),
+                          np.array([(u["start"], u["end"]) for u in units], np.int64).reshape(len(units), 2),
+                          np.array([u["vector"] for u in units], np.float32).reshape(len(units), self.dim),
                           ranges, self)
 
     def with_terms(self, candidates: Candidates, rows: list[int]) -> Candidates:
