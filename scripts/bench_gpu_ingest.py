@@ -120,8 +120,8 @@ def load_encoder(work: Path, device: str):
 
 
 def encode(model, sequences: list[np.ndarray], device: str) -> np.ndarray:
-    """L2-normalised mean of each sequence's last hidden states (as rag.train.e5_reference.embed for one window), longest
-    sequences first, each batch up to TOKENS_PER_BATCH padded tokens."""
+    """L2-normalised mean of each sequence's last hidden states (as rag.train.e5_reference.embed for one window),
+    longest sequences first, each batch up to TOKENS_PER_BATCH padded tokens."""
     import torch
 
     from rag.encoder.e5_torch import batch

@@ -134,7 +134,8 @@ def main() -> None:
     out = {"code": str(Path(rag.__file__).parent), "load_before": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as work:
         for name in args.set:
-            documents = read_folder(ROOT / "seeds") if name == "seeds" else load_squad(XQUAD / "xquad.de.json").documents
+            documents = (read_folder(ROOT / "seeds") if name == "seeds"
+                         else load_squad(XQUAD / "xquad.de.json").documents)
             pipeline, seconds, cpu_seconds, chunks = ingest(documents, Path(work) / name)
             row = {"documents": len(documents), "chunks": chunks, "ingest_s": round(seconds, 2),
                    "ingest_cpu_s": round(cpu_seconds, 2), "chunks_per_s": round(chunks / seconds, 1)}

@@ -66,9 +66,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tokens", type=int, action="append", default=[], help="TOKENS_PER_BATCH values to try")
     args = parser.parse_args()
+    from rag.corpus.files import make_document
     from rag.encoder import e5_onnx
     from rag.encoder.embed import BundledEmbedder
-    from rag.corpus.files import make_document
     from rag.index.chunk import split_document
     from rag.text import chunk_view, searchable_text
 
@@ -101,7 +101,8 @@ def main() -> None:
                 spent = [round(time.process_time() - cpu, 2), round(time.perf_counter() - started, 2)]
                 results.setdefault(name, {}).setdefault(kind, []).append(spent)
         print(json.dumps({"load": os.getloadavg()[0], **{
-            name: {kind: {"cpu_s": [c for c, _ in runs], "wall_s": [w for _, w in runs]} for kind, runs in kinds.items()}
+            name: {kind: {"cpu_s": [c for c, _ in runs], "wall_s": [w for _, w in runs]}
+                   for kind, runs in kinds.items()}
             for name, kinds in results.items()}}), flush=True)
     e5_onnx.TOKENS_PER_BATCH = shipped
 

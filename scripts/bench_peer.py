@@ -36,7 +36,8 @@ def main() -> None:
     started = time.perf_counter()
     embedded = embedder.run(documents)["documents"]
     seconds = time.perf_counter() - started
-    print(json.dumps({"peer": "haystack " + __import__("haystack").__version__, "torch_threads": torch.get_num_threads(),
+    print(json.dumps({"peer": "haystack " + __import__("haystack").__version__,
+                      "torch_threads": torch.get_num_threads(),
                       "paragraphs": len(embedded), "embed_s": round(seconds, 2),
                       "paragraphs_per_s": round(len(embedded) / seconds, 1), "load_before": load_before,
                       "load_after": os.getloadavg()[0]}))

@@ -77,7 +77,8 @@ def bench_ingest(seeds: Path, folder: Path) -> tuple[Pipeline, dict]:
 
 
 def latencies(call, questions: list[str], reps: int, warm_up: int) -> list[float]:
-    """Milliseconds of ``call(question)`` for each question, ``reps`` times over, after ``warm_up`` calls not counted."""
+    """Milliseconds of ``call(question)`` for each question, ``reps`` times over, after ``warm_up`` calls not
+    counted."""
     for q in questions[:warm_up]:
         call(q)
     out = []
@@ -166,7 +167,8 @@ def main() -> None:
 
         floor = bench_floor(pipeline, questions, args.reps)
         floor_p50 = percentile(floor, 50)
-        print(f"\n## floor: {line('embed one question in-process (vector, and latent terms when the pipeline uses them)', floor)}")
+        print(f"\n## floor: "
+              f"{line('embed one question in-process (vector, and latent terms when the pipeline uses them)', floor)}")
         inproc = latencies(pipeline.ask, questions, max(1, args.reps // 4), warm_up=3)
         print(line("Pipeline.ask in-process", inproc)
               + f"  → beyond the model: {percentile(inproc, 50) - floor_p50:.1f} ms at p50")

@@ -65,7 +65,8 @@ REPLAY_DIR: Path | None = None  # --from-json: re-render the tables from a --sav
 
 def run_json(args: list[str], env: dict | None = None, name: str | None = None) -> tuple[dict, float]:
     if REPLAY_DIR is not None:
-        seconds = json.loads((REPLAY_DIR / "seconds.json").read_text()) if (REPLAY_DIR / "seconds.json").exists() else {}
+        seconds = (json.loads((REPLAY_DIR / "seconds.json").read_text())
+                   if (REPLAY_DIR / "seconds.json").exists() else {})
         return json.loads((REPLAY_DIR / f"{name}.json").read_text(encoding="utf-8")), float(seconds.get(name, 0))
     started = time.perf_counter()
     print("$ rag " + " ".join(shlex.quote(a) for a in args), file=sys.stderr, flush=True)
@@ -102,7 +103,8 @@ def squad_section(title: str, args: list[str], outcome: dict, seconds: float, se
              f"({first['chunks_per_s']} chunks/s); {run['questions']} questions per mode; "
              f"whole command {seconds:.0f} s"
              + (" (paragraph index reused from the first run, as by `--index-cache`; ingest time is that run's)"
-                if first.get("ingest_cached") else "") + ".", "", table(outcome["metrics"], SQUAD_COLUMNS, markdown=True), ""]
+                if first.get("ingest_cached") else "") + ".", "",
+             table(outcome["metrics"], SQUAD_COLUMNS, markdown=True), ""]
     return "\n".join(lines)
 
 
@@ -183,8 +185,8 @@ def terms_section(rows: list[tuple[str, dict, dict]]) -> str:
     columns = [("R@1", "recall_at_1"), ("MRR@10", "mrr_at_10"), ("hit@1", "answer_hit_at_1"),
                ("no-ans", "no_answer_rate"), ("p50 ms", "latency_p50_ms")]
     lines = ["### Latent terms on and off (XQuAD, same index, same run)", "",
-             "The full mode again with `RAG_LATENT_TERMS=false`: no latent terms for passages or sentences, and answers "
-             "ranked by the confidence model fitted without them.", "",
+             "The full mode again with `RAG_LATENT_TERMS=false`: no latent terms for passages or sentences, and "
+             "answers ranked by the confidence model fitted without them.", "",
              "| questions | latent terms | " + " | ".join(name for name, _ in columns) + " |",
              "|---|---|" + "---:|" * len(columns)]
     for title, on, off in rows:
@@ -250,7 +252,8 @@ def main() -> None:
         ablation = []
         for name, title in (("xquad.de", "German questions"), ("xquad.en-de", "English questions")):
             if name in outputs:  # the same question run again with latent terms off, over the same cached index
-                args = ["eval", "squad", shown(german), *(["--questions", str(questions)] if name != "xquad.de" else []),
+                args = ["eval", "squad", shown(german),
+                        *(["--questions", str(questions)] if name != "xquad.de" else []),
                         "--mode", "full", *limit, "--json"]
                 outcome, _ = run_json([*args, *cache], env={"RAG_LATENT_TERMS": "false"}, name=f"{name}.no-terms")
                 ablation.append((title, outputs[name]["metrics"]["full"], outcome["metrics"]["full"]))

@@ -81,7 +81,7 @@ class ServeProcess:
         self.env = rag_env(index_dir, **settings)
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 90, expect_status: int = 200) -> "ServeProcess":
+    def start(self, timeout: float = 90, expect_status: int = 200) -> ServeProcess:
         """Starts the server and waits until /health answers ``expect_status`` (rag serve builds a missing index
         from seeds/ first)."""
         import httpx
@@ -120,7 +120,7 @@ class ServeProcess:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def __enter__(self) -> "ServeProcess":
+    def __enter__(self) -> ServeProcess:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -137,7 +137,7 @@ class MilvusLiteServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60) -> "MilvusLiteServer":
+    def start(self, timeout: float = 60) -> MilvusLiteServer:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir",
                                              str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port)],
@@ -158,7 +158,7 @@ class MilvusLiteServer:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
 
-    def __enter__(self) -> "MilvusLiteServer":
+    def __enter__(self) -> MilvusLiteServer:
         return self
 
     def __exit__(self, *exc) -> None:

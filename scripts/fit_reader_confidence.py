@@ -49,7 +49,8 @@ MAX_LOST = 0.10  # share of answerable questions a threshold may turn away, in e
 def candidates(pipeline: Pipeline, question: str, keep, gold_docs: list[str], answers: list[str]) -> list[dict]:
     retrieval = pipeline.retrieve(question, RETRIEVED)
     kept = [i for i, p in enumerate(retrieval.passages) if keep(p)]
-    narrowed = replace(retrieval, passages=[retrieval.passages[i] for i in kept], rows=[retrieval.rows[i] for i in kept])
+    narrowed = replace(retrieval, passages=[retrieval.passages[i] for i in kept],
+                       rows=[retrieval.rows[i] for i in kept])
     spans = evidence(pipeline.reader.run(question, narrowed.passages), narrowed)
     right = [narrowed.passages[f.passage].doc_id in gold_docs
              and answer_matches(pipeline.document(narrowed.passages[f.passage].doc_id).text[f.start:f.end], answers)

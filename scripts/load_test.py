@@ -73,7 +73,8 @@ def run(url: str, duration: float, clients: int, write_every: float, seed: int) 
                 doc_id = f"load/{i}"
                 text = (f"Lastmeldung {i}: Die Gemeinde Quastenberg baut eine Seilbahn. Der Bürgermeister sagte, "
                         f"sie koste {i + 2} Millionen Euro.\n")
-                for kind, method, path, body, expected in (("post", "POST", "/documents", {"id": doc_id, "text": text}, 201),
+                for kind, method, path, body, expected in (("post", "POST", "/documents",
+                                                            {"id": doc_id, "text": text}, 201),
                                                            ("delete", "DELETE", f"/documents/{doc_id}", None, 204)):
                     started = time.perf_counter()
                     try:

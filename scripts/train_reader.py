@@ -39,7 +39,7 @@ from rag.train.quotes import quote_questions
 
 DATA = ROOT / "data" / "qa-train"
 XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
-TRAIN_ARTICLES = range(0, 16)
+TRAIN_ARTICLES = range(16)
 CALIBRATION_ARTICLES = range(16, 24)  # never trained on: the reader's confidence is fitted on them
 HELD_OUT_ARTICLES = range(24, 48)  # never trained on; only reported
 EVALUATION_SPLITS = {"calibration": CALIBRATION_ARTICLES, "heldout": HELD_OUT_ARTICLES}
@@ -132,7 +132,8 @@ def xquad_examples(rng: random.Random) -> list[Example]:
                     if span is None:
                         continue
                     askers = XQUAD_LANGUAGES if language == "de" else \
-                        [language, *rng.sample([x for x in XQUAD_LANGUAGES if x != language], CROSS_LINGUAL_QUESTIONS - 1)]
+                        [language, *rng.sample([x for x in XQUAD_LANGUAGES if x != language],
+                                               CROSS_LINGUAL_QUESTIONS - 1)]
                     for asker in askers:
                         found.append(Example(language, paragraph["context"], paragraphs[asker]["qas"][q]["question"],
                                              *span))
@@ -164,7 +165,8 @@ def quote_examples(articles: list[dict], language: str) -> list[Example]:
 
 def same_article_negatives(examples: list[Example], articles: list[dict], share: float,
                            rng: random.Random) -> list[Example]:
-    """A ``share`` of the answerable examples asked again of another paragraph of their article that lacks the answer."""
+    """A ``share`` of the answerable examples asked again of another paragraph of their article that lacks the
+    answer."""
     siblings = {p["context"]: [o["context"] for o in a["paragraphs"] if o is not p]
                 for a in articles for p in a["paragraphs"]}
     found = []
@@ -332,7 +334,8 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=0.01)
 
-    def share_of_rate(s: int) -> float:  # warm-up over a tenth of the planned steps, then linear decay (the plan may shrink)
+    def share_of_rate(s: int) -> float:  # warm-up over a tenth of the planned steps, then linear decay (the plan may
+        # shrink)
         warmup = max(plan["total"] // 10, 1)
         return min((s + 1) / warmup, max(0.0, (plan["total"] - s) / max(plan["total"] - warmup, 1)))
 
@@ -378,7 +381,8 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
                     steps_per_second = (step - measured_from[0]) / (now - measured_from[1])
                     fits = step + int(steps_per_second * (max_minutes * 60 - (now - started)))
                     if min(planned, fits) != plan["total"]:
-                        print(f"{steps_per_second:.2f} steps/s: plan {min(planned, max(fits, step))} steps of {planned}")
+                        print(f"{steps_per_second:.2f} steps/s: plan {min(planned, max(fits, step))} steps "
+                              f"of {planned}")
                     plan["total"] = min(planned, max(fits, step))
                 last_check = now
             if step % 200 == 0 or step == plan["total"] or now - last_saved >= CHECKPOINT_SECONDS:
@@ -391,7 +395,8 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
     save_checkpoint(checkpoint, model, optimiser, schedule, step, plan["total"], order)
     model.eval()
     save_weights(out, model.trained_state())
-    metrics = {"run": run, "layers": model.encoder.config.num_hidden_layers, "steps": step, "epochs": round(step / steps_per_epoch, 2), "batch_size": batch_size,
+    metrics = {"run": run, "layers": model.encoder.config.num_hidden_layers, "steps": step,
+               "epochs": round(step / steps_per_epoch, 2), "batch_size": batch_size,
                "learning_rate": learning_rate, "device": device, "seconds": round(time.time() - started),
                **{name: evaluate(work, model, name, device, evaluate_questions)
                   for name in ("calibration-de", "calibration-en", "heldout-de", "heldout-en")
@@ -467,7 +472,8 @@ def evaluate(work: Path, model, name: str, device: str, limit: int | None) -> di
     offset_starts = np.concatenate([[0], np.cumsum(passage_tokens)[:-1]])
     kept = features["owners"] < len(questions)
     id_starts = np.concatenate([[0], np.cumsum(features["lengths"])[:-1]])
-    features = {"ids": np.concatenate([features["ids"][a:a + n] for a, n in zip(id_starts[kept], features["lengths"][kept])]),
+    features = {"ids": np.concatenate([features["ids"][a:a + n]
+                                       for a, n in zip(id_starts[kept], features["lengths"][kept])]),
                 **{key: features[key][kept] for key in ("lengths", "owners", "passage_from")},
                 "offset_starts": offset_starts[kept], "offsets": features["offsets"]}
     passage_tokens = features["lengths"] - features["passage_from"] - 1
@@ -498,7 +504,8 @@ def export(work: Path, weights: Path, quantise: bool) -> None:
     from rag.train.reader_onnx import write_onnx
 
     files = e5_files.load()
-    files = e5_files.E5Files(files.config, None, {**files.tensors, "emb.word": files.tensors["emb.word"][:2]})  # unused here
+    files = e5_files.E5Files(files.config, None,
+                             {**files.tensors, "emb.word": files.tensors["emb.word"][:2]})  # unused here
     state = load_weights(weights)
     model = ReaderModel.from_files(files, layers_in(state))
     missing, unexpected = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)

@@ -68,7 +68,8 @@ class TokenFakeEmbedder(FakeEmbedder):
 
 
 def hash_term(word: str) -> int:
-    return int(hashlib.md5(word.lower().encode("utf-8", "surrogatepass")).hexdigest(), 16) % TokenFakeEmbedder.term_space
+    return (int(hashlib.md5(word.lower().encode("utf-8", "surrogatepass")).hexdigest(), 16)
+            % TokenFakeEmbedder.term_space)
 
 
 def assert_spans_exact(pipeline: Pipeline, reply) -> None:

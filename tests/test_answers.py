@@ -13,7 +13,7 @@ class Units:
     unit_spans = np.array([[0, 10], [11, 30], [40, 60]])
 
     def units_of(self, row: int) -> range:
-        return range(0, 2) if row == 0 else range(2, 3)
+        return range(2) if row == 0 else range(2, 3)
 
 
 @given(st.integers(0, 70), st.integers(1, 30))

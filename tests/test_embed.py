@@ -36,7 +36,8 @@ def test_bundled_model_gives_latent_terms_shared_across_languages():
     ids = np.zeros((2, 256), np.int32)
     weights = np.zeros((2, 256), np.float32)
     for row, reading in enumerate(readings[:2]):
-        ids[row, :len(reading.term_ids)], weights[row, :len(reading.term_weights)] = reading.term_ids, reading.term_weights
+        (ids[row, :len(reading.term_ids)],
+         weights[row, :len(reading.term_weights)]) = reading.term_ids, reading.term_weights
     inner, cosine = term_similarity(query, ids, weights), term_similarity(query, ids, weights, cosine=True)
     assert inner[0] > inner[1] and cosine[0] > cosine[1]
 

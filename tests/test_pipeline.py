@@ -22,7 +22,8 @@ class CountingEmbedder(FakeEmbedder):
 def corpus(tmp_path):
     folder = tmp_path / "corpus"
     folder.mkdir()
-    (folder / "a.txt").write_text("Putin traf Xi in Peking. Sie tranken Tee.\n\nDann reiste Putin nach Harbin.", "utf-8")
+    (folder / "a.txt").write_text("Putin traf Xi in Peking. Sie tranken Tee.\n\nDann reiste Putin nach Harbin.",
+                                  "utf-8")
     (folder / "b.md").write_text("# Lawrow\n\nLawrow sprach über ein Bündnis mit China.", "utf-8")
     return folder
 

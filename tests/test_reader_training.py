@@ -29,13 +29,15 @@ def test_reported_speech_and_a_speaker_before_the_quotation():
     text = ("Robert Shiller said that rising inequality is the most important problem. "
             "In einem Interview sagte Tesla einmal: „Der Krieg wird durch Maschinen beendet werden.“")
     answers = {(q.question, text[q.answer_start:q.answer_end]) for q in quote_questions(text)}
-    assert ("What did Robert Shiller say about inequality?", "rising inequality is the most important problem") in answers
+    assert ("What did Robert Shiller say about inequality?",
+            "rising inequality is the most important problem") in answers
     assert ("Was sagte Tesla über Maschinen?", "Der Krieg wird durch Maschinen beendet werden.") in answers
     assert not any("Interview" in question for question, _ in answers)  # a noun before the verb is no speaker
 
 
 def test_a_quotation_without_a_named_speaker_gives_nothing():
-    assert quote_questions("Er sagte: „Das ist falsch und sehr gefährlich.“ Typische Slogans sind „Der beste Mix“.") == []
+    assert quote_questions("Er sagte: „Das ist falsch und sehr gefährlich.“ "
+                           "Typische Slogans sind „Der beste Mix“.") == []
 
 
 SPEAKERS = st.sampled_from(["Lawrow", "Sergej Lawrow", "Angela Merkel", "Tesla", "Er", "Die Regierung"])
@@ -56,7 +58,8 @@ def test_every_answer_is_a_trimmed_stretch_of_the_text_and_its_speaker_is_named_
         answer = text[found.answer_start:found.answer_end]
         assert 0 <= found.answer_start < found.answer_end <= len(text)
         assert answer == answer.strip() and not set("„“\"") & set(answer)
-        speaker = found.question.removeprefix("Was sagte ").removeprefix("What did ").split(" über ")[0].split(" say ")[0]
+        speaker = (found.question.removeprefix("Was sagte ").removeprefix("What did ")
+                   .split(" über ")[0].split(" say ")[0])
         assert speaker in text and speaker.split()[0] not in {"Er", "Die"}
 
 

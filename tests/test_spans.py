@@ -18,7 +18,8 @@ SIBERIA = 'gehörte ein Vorschlag für eine "Power of Siberia 2"-Pipeline, die r
 
 
 @pytest.mark.parametrize("text, piece, expected", [
-    (NEW_START, 'Atomwaffenkontrollvertrag mit Washington, "New Start', 'Atomwaffenkontrollvertrag mit Washington, "New Start"'),
+    (NEW_START, 'Atomwaffenkontrollvertrag mit Washington, "New Start',
+     'Atomwaffenkontrollvertrag mit Washington, "New Start"'),
     (NEW_START, '"New Start",', "New Start"),
     (NEW_START, 'New Start"', "New Start"),
     (RICHTUNG, "die „richtige Richtung", "die „richtige Richtung“"),
@@ -79,7 +80,8 @@ def test_clean_spans_are_inside_idempotent_trimmed_whole_and_balanced(text, data
 
 def test_an_unpaired_bracket_at_the_end_is_dropped_not_grown_to():
     text = "vor allem Pflegeheimbetreiber (hauptsächlich Omnicare, Kindred Healthcare und PharMerica) sind"
-    assert cleaned(text, "Omnicare, Kindred Healthcare und PharMerica)") == "Omnicare, Kindred Healthcare und PharMerica"
+    assert (cleaned(text, "Omnicare, Kindred Healthcare und PharMerica)")
+            == "Omnicare, Kindred Healthcare und PharMerica")
 
 
 def test_half_a_quotation_becomes_the_whole_one():

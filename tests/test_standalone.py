@@ -20,4 +20,5 @@ def test_no_file_refers_outside_the_repository():
 
 
 def test_bundled_data_carries_its_licence():
-    assert (ROOT / "data" / "xquad" / "LICENSE-CC-BY-SA-4.0.txt").read_text().startswith("Creative Commons Attribution-ShareAlike 4.0")
+    assert (ROOT / "data" / "xquad" / "LICENSE-CC-BY-SA-4.0.txt").read_text().startswith(
+        "Creative Commons Attribution-ShareAlike 4.0")

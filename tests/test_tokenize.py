@@ -25,6 +25,40 @@ def test_offsets_lie_inside_the_text_in_order(text):
     assert (starts[1:] >= starts[:-1]).all()
 
 
+every_character = st.text(st.characters(), max_size=200)  # surrogates, NUL, NEL, line separators, combining marks
+normalised_by_hand = st.text(st.sampled_from(" \t\n\r\x00\x85\u2028\u2029\u00a0\u00a8\u0301\u3000\ufb01\u3382\ud800"
+                                             "aÄß北"), max_size=60)
+
+
+def normalise_one_by_one(text: str) -> tuple[str, list[int]]:
+    """The engine's normalisation, a character at a time: what ``E5Tokenizer.normalise`` computes in numpy."""
+    out, origin = [], []
+    for i, char in enumerate(text):
+        for replacement in bundled().tables.normalisation.get(ord(char), char):
+            if replacement == " " and out and out[-1] == " ":
+                continue
+            out.append(replacement)
+            origin.append(i)
+    return "".join(out), origin
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(every_character, normalised_by_hand))
+def test_the_normalisation_is_the_engines_character_by_character(text):
+    normalised, origin = bundled().normalise(text)
+    assert (normalised, origin.tolist()) == normalise_one_by_one(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(any_text, plain_words), max_size=6))
+def test_texts_read_together_are_tokenized_as_each_alone(texts):
+    together = bundled().encode_batch(texts)
+    assert len(together) == len(texts)
+    for text, encoding in zip(texts, together):
+        alone = bundled().encode_batch([text])[0]
+        assert encoding.ids.tolist() == alone.ids.tolist() and encoding.offsets.tolist() == alone.offsets.tolist()
+
+
 @settings(max_examples=200, deadline=None)
 @given(plain_words)
 def test_each_token_cuts_its_own_piece_from_plain_text(text):

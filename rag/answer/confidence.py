@@ -46,10 +46,10 @@ class Evidence:
                 self.term_coverage, self.word_coverage, self.name_coverage]
 
 
-def evidence(found: list["Found"], retrieval: "Retrieval") -> list[tuple["Found", Evidence]]:
+def evidence(found: list[Found], retrieval: Retrieval) -> list[tuple[Found, Evidence]]:
     """The spans found in ``retrieval``'s passages with the evidence for each; passages that give the same span of a
     document make one (the best-ranked passage's span, with the best score)."""
-    given: dict[tuple[str, int, int], list["Found"]] = {}
+    given: dict[tuple[str, int, int], list[Found]] = {}
     for f in found:
         given.setdefault((retrieval.passages[f.passage].doc_id, f.start, f.end), []).append(f)
     best = {span: max(f.score for f in by) for span, by in given.items()}
@@ -93,7 +93,7 @@ class Calibration:
     threshold: float
 
     @classmethod
-    def load(cls, path: Path = CALIBRATION_PATH) -> "Calibration":
+    def load(cls, path: Path = CALIBRATION_PATH) -> Calibration:
         data = json.loads(path.read_text())
         if tuple(data.get("features", ())) != FEATURES + ("bias",):
             raise ValueError(f"{path} was fitted on other features ({data.get('features')}); "

@@ -84,7 +84,8 @@ def best_span(start_logits: np.ndarray, end_logits: np.ndarray, window: Window) 
 
 def span_characters(window: Window, span: TokenSpan) -> tuple[int, int]:
     """The passage characters [start, end) of a token span."""
-    return int(window.offsets[span.first - window.passage_from, 0]), int(window.offsets[span.last - window.passage_from, 1])
+    return (int(window.offsets[span.first - window.passage_from, 0]),
+            int(window.offsets[span.last - window.passage_from, 1]))
 
 
 def question_ids(question: Encoding, budget: int = QUESTION_TOKENS) -> np.ndarray:
@@ -134,12 +135,13 @@ class Reader:
         """The best span of each of the first ``passages`` passages that has one, in the order read."""
         self.warm_up()
         tokenizer = self._tokenizer
-        asked = tokenizer.encode(question)
+        passages = passages[:self.passages]
+        asked, *texts = tokenizer.encode_batch([question] + [passage.text for passage in passages])
         found = []
-        for position, passage in enumerate(passages[:self.passages]):
+        for position, (passage, text) in enumerate(zip(passages, texts)):
             best: tuple[TokenSpan, Window] | None = None
-            for window in passage_windows(asked, tokenizer.encode(passage.text), tokenizer.bos, tokenizer.eos,
-                                          self.sequence_tokens, self.stride_tokens):
+            for window in passage_windows(asked, text, tokenizer.bos, tokenizer.eos, self.sequence_tokens,
+                                          self.stride_tokens):
                 span = best_span(*self._logits(window), window)  # one window at a time: no padding to compute
                 if span and (best is None or span.score > best[0].score):
                     best = (span, window)

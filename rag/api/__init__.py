@@ -1,4 +1,4 @@
 """The HTTP service: ``create_app(settings, pipeline)`` builds the FastAPI app (see docs/http.md)."""
 from .app import app_from_environment, create_app
 
-__all__ = ["create_app", "app_from_environment"]
+__all__ = ["app_from_environment", "create_app"]

@@ -182,7 +182,8 @@ def analyse(text: str) -> dict:
         junk = False
         if BLOCK_START.match(stripped):
             in_block, junk = True, True
-        elif in_block and len(stripped) < 120 and not stripped.endswith((".", "“", '"')) or in_block and len(stripped) < 60:
+        elif (in_block and len(stripped) < 120 and not stripped.endswith((".", "“", '"'))
+              or in_block and len(stripped) < 60):
             junk = True  # teaser lines inside an ad or link block
         else:
             in_block = False

@@ -160,8 +160,8 @@ def pooled_terms(feature_ids: np.ndarray, feature_weights: np.ndarray, space: in
     strongest features), then the ``top_k`` strongest: their ids and weights."""
     pooled = np.zeros(space, np.float32)
     np.maximum.at(pooled, feature_ids.ravel(), feature_weights.ravel())
-    ids = np.argsort(-pooled, kind="stable")[:top_k]
-    ids = ids[pooled[ids] > 0]
+    held = np.flatnonzero(pooled > 0)  # in order, so ties go to the lower id
+    ids = held[np.argsort(-pooled[held], kind="stable")[:top_k]]
     return ids.astype(np.int32), pooled[ids]
 
 
@@ -187,5 +187,6 @@ def load_sparse_head(path: Path | None = None) -> SparseHead:
     features, hidden, _block, k = _head_header(data)
     bias = np.frombuffer(data, np.float32, features, HEAD_HEADER_BYTES).copy()
     start = HEAD_HEADER_BYTES + 4 * features
-    weight = dequantize(np.frombuffer(data, np.uint8, features * hidden // BLOCK * BLOCK_BYTES, start), features, hidden)
+    weight = dequantize(np.frombuffer(data, np.uint8, features * hidden // BLOCK * BLOCK_BYTES, start),
+                        features, hidden)
     return SparseHead(weight, bias, k)

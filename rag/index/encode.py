@@ -38,8 +38,10 @@ def encode_documents(plans: list[DocumentSpans], embedder: Embedder, batch_size:
             chunk_vectors = [r.vector for r in readings]
             term_rows = [(r.term_ids, r.term_weights) for r in readings]
         else:
-            chunk_vectors = by_length(chunk_views, [len(view) for view in chunk_views], embedder.embed_passages, batch_size, bar)
-        unit_vectors = by_length(unit_texts, [len(text) for text in unit_texts], embedder.embed_passages, batch_size, bar)
+            chunk_vectors = by_length(chunk_views, [len(view) for view in chunk_views], embedder.embed_passages,
+                                      batch_size, bar)
+        unit_vectors = by_length(unit_texts, [len(text) for text in unit_texts], embedder.embed_passages,
+                                 batch_size, bar)
     chunks = np.array(chunk_vectors, np.float32).reshape(len(chunk_views), embedder.dim)
     units = np.array(unit_vectors, np.float32).reshape(len(unit_texts), embedder.dim)
     term_ids, term_weights = _term_matrices(term_rows) if reads else (None, None)

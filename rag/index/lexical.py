@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import lru_cache
+from functools import cache
 
 import bm25s
 import numpy as np
@@ -16,7 +16,7 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index buil
 STOPWORDS = frozenset(STOPWORDS_GERMAN) | frozenset(STOPWORDS_EN)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("german")
 
@@ -34,7 +34,7 @@ class LexicalIndex:
         self._bm25: bm25s.BM25 | None = None
         self._size = 0
 
-    def fit(self, texts: list[str]) -> "LexicalIndex":
+    def fit(self, texts: list[str]) -> LexicalIndex:
         self._size = len(texts)
         self._vocabulary: dict[str, int] = {}
         corpus = [[self._vocabulary.setdefault(t, len(self._vocabulary)) for t in terms(text)] for text in texts]

@@ -75,7 +75,7 @@ class Candidates:
     unit_spans: np.ndarray
     unit_vectors: np.ndarray
     unit_ranges: list[range]
-    corpus: "MilvusCorpus"
+    corpus: MilvusCorpus
 
     def chunk(self, row: int) -> Chunk:
         return self.chunks[row]
@@ -133,13 +133,13 @@ class MilvusCorpus:
             return self.client.has_collection(self.documents)
 
     @property
-    def index(self) -> "MilvusCorpus":
+    def index(self) -> MilvusCorpus:
         return self
 
-    def current(self) -> "MilvusCorpus":
+    def current(self) -> MilvusCorpus:
         return self
 
-    def snapshot(self) -> "MilvusCorpus":
+    def snapshot(self) -> MilvusCorpus:
         return self
 
     @contextmanager

@@ -1,8 +1,8 @@
 """The vector store of an index version's chunk vectors: FAISS in the process.
 
 A store answers one question: the ``k`` rows of the chunk matrix with the highest inner product with a normalised
-query vector. Rows are the chunk rows of :class:`rag.index.versions.Snapshot`, so everything else (spans, documents, units)
-stays in the index; a store holds vectors and row numbers only.
+query vector. Rows are the chunk rows of :class:`rag.index.versions.Snapshot`, so everything else (spans, documents,
+units) stays in the index; a store holds vectors and row numbers only.
 
 - ``faiss`` (``RAG_VECTOR_STORE=faiss``): exact ``IndexFlatIP`` below ``RAG_EXACT_BELOW`` chunks, HNSW above
   (``RAG_HNSW_M``, ``RAG_HNSW_EF_CONSTRUCTION``, ``RAG_HNSW_EF_SEARCH``). The HNSW graph is saved beside the index
@@ -42,7 +42,7 @@ class StoreConfig:
     milvus_prefix: str
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> "StoreConfig":
+    def from_settings(cls, settings: Settings | None = None) -> StoreConfig:
         """From ``settings``; without them, from the declared defaults (never from the environment)."""
         settings = settings or Settings.defaults()
         kind = settings.vector_store
@@ -81,7 +81,7 @@ class FaissStore:
         return isinstance(self.index, faiss.IndexHNSW)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, config: StoreConfig) -> "FaissStore":
+    def build(cls, vectors: np.ndarray, config: StoreConfig) -> FaissStore:
         """Exact inner product below ``config.exact_below`` vectors, HNSW above it."""
         dim = vectors.shape[1]
         if len(vectors) < config.exact_below:
@@ -95,7 +95,7 @@ class FaissStore:
         return cls(index)
 
     @classmethod
-    def load(cls, path: Path, config: StoreConfig) -> "FaissStore":
+    def load(cls, path: Path, config: StoreConfig) -> FaissStore:
         index = faiss.read_index(str(path))
         if isinstance(index, faiss.IndexHNSW):
             index.hnsw.efSearch = config.hnsw_ef_search

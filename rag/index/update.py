@@ -47,7 +47,8 @@ class Update:
         self.todo.extend(self.outdated.values())
 
     def apply(self, index: Index, entries: list[Entry]) -> bool:
-        """Commit the encoded ``entries`` to ``index`` (the latest version, under the write lock); whether it changed."""
+        """Commit the encoded ``entries`` to ``index`` (the latest version, under the write lock); whether it
+        changed."""
         for doc_id, stored in (index.catalogue() if self.gone_under else {}).items():
             path = stored.meta.get("path")
             if doc_id not in self.fresh and path and self.gone_under.holds(doc_id, path):

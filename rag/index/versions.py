@@ -107,7 +107,7 @@ class Index:
         self._loaded: dict | None = None  # the arrays of the opened version, while the entries are exactly those
 
     # --- writing -------------------------------------------------------------------------------------------
-    def copy(self) -> "Index":
+    def copy(self) -> Index:
         """A shallow copy whose document set can change without touching this one (entries are never mutated)."""
         twin = Index(self.model, self.dim, self.store, self.encoding)
         twin.entries = dict(self.entries)
@@ -146,7 +146,7 @@ class Index:
         return {doc_id: entry.stored for doc_id, entry in chosen.items()}
 
     @property
-    def snapshot(self) -> "Snapshot":
+    def snapshot(self) -> Snapshot:
         if self._snapshot is None:
             self._snapshot = Snapshot(list(self.entries.values()), self.dim, self.store, self._loaded)
         return self._snapshot
@@ -190,8 +190,8 @@ class Index:
             finally:
                 os.close(fd)
         files = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
-        manifest = {"format": FORMAT, "model": self.model, "encoding": self.encoding, "dim": self.dim, "version": version,
-                    "documents": len(entries), "chunks": int(arrays["chunk_counts"].sum()),
+        manifest = {"format": FORMAT, "model": self.model, "encoding": self.encoding, "dim": self.dim,
+                    "version": version, "documents": len(entries), "chunks": int(arrays["chunk_counts"].sum()),
                     "units": int(arrays["unit_counts"].sum()), "created": time.time(), "files": files}
         _write(staging / "manifest.json", json.dumps(manifest, indent=1).encode())
         _fsync_dir(staging)
@@ -209,7 +209,7 @@ class Index:
         return final
 
     @classmethod
-    def open(cls, folder: Path, model: str, store: StoreConfig | None = None) -> "Index":
+    def open(cls, folder: Path, model: str, store: StoreConfig | None = None) -> Index:
         """The live version of the index in ``folder``, checked against its manifest and the expected model; when it is
         damaged, the newest intact older version, with a warning."""
         live = live_version(folder)
@@ -233,7 +233,7 @@ class Index:
         raise damage
 
     @classmethod
-    def _open_version(cls, folder: Path, version: Path, model: str, store: StoreConfig | None) -> "Index":
+    def _open_version(cls, folder: Path, version: Path, model: str, store: StoreConfig | None) -> Index:
         try:
             manifest = json.loads((version / "manifest.json").read_text())
             for name, digest in manifest["files"].items():

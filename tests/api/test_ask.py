@@ -135,8 +135,8 @@ def test_search_returns_exact_passages(client):
     assert len(client.get("/search", params={"q": "Lawrow"}).json()["passages"]) == 5
 
 
-@pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "   "}, {"q": "x" * (default("max_question_chars") + 1)}, {"q": "Lawrow", "k": 0},
-                                    {"q": "Lawrow", "k": 51}, {"q": "Lawrow", "k": "two"}],
+@pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "   "}, {"q": "x" * (default("max_question_chars") + 1)},
+                                    {"q": "Lawrow", "k": 0}, {"q": "Lawrow", "k": 51}, {"q": "Lawrow", "k": "two"}],
                          ids=lambda p: json.dumps(p)[:40])
 def test_invalid_search_is_422(client, params):
     response = client.get("/search", params=params)

@@ -137,7 +137,8 @@ def test_document_text_is_never_markup(page, live_server):
     assert shown == payload
     assert "<script>window.__xss=1</script>" in page.locator("#doc-text").inner_text()
     assert page.locator("#doc-title").inner_text() == '<img src=x onerror="window.__xss=1">'
-    for selector in ("#doc-text img", "#doc-text script", ".conversation img", ".conversation script", "#doc-title img"):
+    for selector in ("#doc-text img", "#doc-text script", ".conversation img", ".conversation script",
+                     "#doc-title img"):
         assert page.locator(selector).count() == 0, selector
     page.wait_for_timeout(300)
     assert page.evaluate("() => typeof window.__xss") == "undefined"

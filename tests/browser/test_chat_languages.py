@@ -17,7 +17,8 @@ SAYS = {  # the page's words this file checks, per language
     "de": {"title": "Frag die Nachrichten", "confidence": "Konfidenz", "no_answer": "Keine sichere Antwort in den "
            "Artikeln gefunden.", "closest": "Nächstliegende Passagen", "too_long": "Die Frage hat {} Zeichen",
            "empty": "Bitte zuerst eine Frage eingeben", "close": "Dokument schließen", "retry": "Erneut versuchen",
-           "refused": {429: "zu viele Fragen in kurzer Zeit", 503: "die Artikel können gerade nicht durchsucht werden"}},
+           "refused": {429: "zu viele Fragen in kurzer Zeit",
+                       503: "die Artikel können gerade nicht durchsucht werden"}},
     "en": {"title": "Ask the news", "confidence": "confidence", "no_answer": "No confident answer found in the "
            "articles.", "closest": "Closest passages", "too_long": "The question has {} characters",
            "empty": "Type a question first", "close": "Close the document", "retry": "Retry",

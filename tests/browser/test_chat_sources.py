@@ -21,7 +21,8 @@ def answered_reply(live_server) -> dict:
 
 def answer_with(page, reply: dict) -> None:
     """Asks with the server's /ask replaced by ``reply``."""
-    page.route("**/ask", lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(reply)))
+    page.route("**/ask", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                     body=json.dumps(reply)))
     ask(page, ANSWERED)
 
 

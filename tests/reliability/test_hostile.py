@@ -1,5 +1,6 @@
 """Hostile input: random Unicode (emoji, RTL, combining marks, NUL, CRLF, lone surrogates), 1 MB lines, empty and
-binary files. Nothing crashes and every offset stays exact: fast properties on make_document + split_document, the HTTP API with a fake embedder, and a few examples through the real pipeline and model."""
+binary files. Nothing crashes and every offset stays exact: fast properties on make_document + split_document, the HTTP
+API with a fake embedder, and a few examples through the real pipeline and model."""
 from __future__ import annotations
 
 import asyncio
@@ -190,7 +191,8 @@ def test_hostile_files_through_the_real_pipeline(tmp_path, seeded_pipeline):
 # --- schema-valid input that used to answer 500, unreachable ids, leaks (issue 13) ---------------------------------
 @pytest.mark.parametrize("date", [5, ["2024"], {"y": 2024}, "2024-13-01", "2024-00-01", "", None])
 def test_any_meta_date_is_stored_and_searchable(fake_client, date):
-    response = fake_client.post("/documents", json={"id": "dated", "text": "Lawrow sagte etwas.", "meta": {"date": date}})
+    response = fake_client.post("/documents",
+                                json={"id": "dated", "text": "Lawrow sagte etwas.", "meta": {"date": date}})
     assert response.status_code == 201, response.text
     assert fake_client.get("/documents/dated").json()["meta"]["date"] == date
     assert fake_client.get("/search", params={"q": "Lawrow"}).status_code == 200
@@ -242,7 +244,8 @@ def test_server_paths_are_never_shown(fake_client, tmp_path):
 
 
 def test_invalid_utf8_is_422(fake_client):
-    response = fake_client.post("/documents", content=b'{"text": "\xff\xfe"}', headers={"content-type": "application/json"})
+    response = fake_client.post("/documents", content=b'{"text": "\xff\xfe"}',
+                                headers={"content-type": "application/json"})
     assert response.status_code == 422 and response.headers["content-type"] == "application/json"
 
 

@@ -60,7 +60,8 @@ def test_workers_share_one_corpus_in_milvus_and_survive_its_restart(tmp_path, se
         milvus.start()
         deadline, status = time.monotonic() + 60, None
         while time.monotonic() < deadline and status != 200:  # the first request after the restart may reconnect
-            status = httpx.post(second.url + "/ask", json={"question": "Wann öffnet die Schule?"}, timeout=60).status_code
+            status = httpx.post(second.url + "/ask", json={"question": "Wann öffnet die Schule?"},
+                                timeout=60).status_code
             time.sleep(0.5)
         assert status == 200
         for worker in (first, second):  # nothing acknowledged is lost

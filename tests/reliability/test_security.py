@@ -116,7 +116,8 @@ def test_an_empty_key_means_no_key(make_client):
 
 def test_cors_same_origin_by_default(make_client):
     client = make_client()
-    response = client.options("/ask", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    response = client.options("/ask", headers={"Origin": "https://evil.example",
+                                               "Access-Control-Request-Method": "POST"})
     assert "access-control-allow-origin" not in response.headers
     response = client.get("/health", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in response.headers
