@@ -10,11 +10,17 @@ MEANINGFUL_CATEGORIES = "LNS"  # Unicode letters, numbers, symbols: a question n
 
 
 def check_question(question: str, max_chars: int) -> str:
-    """The question without surrounding spaces; InvalidInput when it is empty, has nothing but invisible or control
-    characters, or is over ``max_chars`` characters (RAG_MAX_QUESTION_CHARS)."""
+    """The question without surrounding spaces; InvalidInput when it is empty, holds a lone surrogate (undecodable
+    bytes of a command line, JSON's "\\ud800": no model reads it), has nothing but invisible or control characters, or
+    is over ``max_chars`` characters (RAG_MAX_QUESTION_CHARS)."""
     question = (question or "").strip()
     if not question:
         raise InvalidInput("the question is empty", QUESTION_FIELD)
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidInput(f"the question: invalid Unicode: lone surrogate at character {error.start}",
+                           QUESTION_FIELD) from None
     if not any(unicodedata.category(c)[0] in MEANINGFUL_CATEGORIES for c in question):
         raise InvalidInput("the question has no letter, digit or symbol", QUESTION_FIELD)
     if len(question) > max_chars:

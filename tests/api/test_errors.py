@@ -48,13 +48,15 @@ def test_several_fields_are_one_sentence(client):
 
 def test_http_and_cli_say_the_same_about_a_question(client, seeded_index_dir, monkeypatch):
     monkeypatch.setenv("RAG_INDEX_DIR", str(seeded_index_dir))
-    for question in ("", "x" * (default("max_question_chars") + 1)):
+    for question in ("", "x" * (default("max_question_chars") + 1), "Was sagte Lawrow \udcff?"):
         with pytest.raises(Exception) as raised:
             check_question(question, default("max_question_chars"))
         said = str(raised.value)
-        assert client.post("/ask", json={"question": question}).json()["detail"] == said
-        assert client.get("/search", params={"q": question}).json()["detail"] == said
-        result = CliRunner().invoke(cli, ["ask", question])
+        body = json.dumps({"question": question})  # ASCII, "\udcff" escaped, as JSON may carry it
+        assert client.post("/ask", content=body, headers={"content-type": "application/json"}).json()["detail"] == said
+        if question.isprintable():  # a URL cannot carry a lone surrogate
+            assert client.get("/search", params={"q": question}).json()["detail"] == said
+        result = CliRunner().invoke(cli, ["ask", question])  # "\udcff": the byte 0xff of a command line
         assert result.exit_code == 1 and said in result.output
 
 
