@@ -373,8 +373,7 @@ def _squad_metrics(rows: list[dict]) -> dict:
     }
 
 
-QA_SPLITS = ("fit", "check")  # the halves of a question set (its ``split`` field): fit and choose on one, report on
-# the other
+QA_SPLITS = ("fit", "check")  # halves of a question set (its ``split``): fit and choose on one, report the other
 
 
 def qa_eval(path: Path, modes: Iterable[str] | None = None, settings: Settings | None = None, embedder=None,

@@ -334,8 +334,8 @@ def train(work: Path, run: str, device: str, epochs: float, batch_size: int, lea
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=0.01)
 
-    def share_of_rate(s: int) -> float:  # warm-up over a tenth of the planned steps, then linear decay (the plan may
-        # shrink)
+    def share_of_rate(s: int) -> float:
+        """Warm-up over a tenth of the planned steps, then linear decay (the plan may shrink)."""
         warmup = max(plan["total"] // 10, 1)
         return min((s + 1) / warmup, max(0.0, (plan["total"] - s) / max(plan["total"] - warmup, 1)))
 

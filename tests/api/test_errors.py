@@ -54,7 +54,7 @@ def test_http_and_cli_say_the_same_about_a_question(client, seeded_index_dir, mo
         said = str(raised.value)
         body = json.dumps({"question": question})  # ASCII, "\udcff" escaped, as JSON may carry it
         assert client.post("/ask", content=body, headers={"content-type": "application/json"}).json()["detail"] == said
-        if question.isprintable():  # a URL cannot carry a lone surrogate
+        if "\udcff" not in question:  # a URL cannot carry a lone surrogate
             assert client.get("/search", params={"q": question}).json()["detail"] == said
         result = CliRunner().invoke(cli, ["ask", question])  # "\udcff": the byte 0xff of a command line
         assert result.exit_code == 1 and said in result.output
