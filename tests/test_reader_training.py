@@ -1,4 +1,4 @@
-"""Training the reader further: quotation questions, the shipped ONNX weights read back into the module, a run that
+"""Training the reader further: the shipped ONNX weights read back into the module, a run that
 resumes where it was killed as if never stopped."""
 from __future__ import annotations
 
@@ -6,61 +6,11 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from rag.train.quotes import quote_questions
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 VOCABULARY = 40  # rows of the word embeddings a small test model keeps
-
-
-def test_a_quotation_with_its_speaker_after_it_gives_questions_in_german_and_english():
-    text = "Am Montag gab es Gespräche. „Wir bauen eine echte Allianz mit China auf“, sagte Sergej Lawrow danach."
-    found = quote_questions(text)
-    assert [q.question for q in found] == ["Was sagte Sergej Lawrow über Allianz?",
-                                           "What did Sergej Lawrow say about Allianz?"]
-    assert {text[q.answer_start:q.answer_end] for q in found} == {"Wir bauen eine echte Allianz mit China auf"}
-
-
-def test_reported_speech_and_a_speaker_before_the_quotation():
-    text = ("Robert Shiller said that rising inequality is the most important problem. "
-            "In einem Interview sagte Tesla einmal: „Der Krieg wird durch Maschinen beendet werden.“")
-    answers = {(q.question, text[q.answer_start:q.answer_end]) for q in quote_questions(text)}
-    assert ("What did Robert Shiller say about inequality?",
-            "rising inequality is the most important problem") in answers
-    assert ("Was sagte Tesla über Maschinen?", "Der Krieg wird durch Maschinen beendet werden.") in answers
-    assert not any("Interview" in question for question, _ in answers)  # a noun before the verb is no speaker
-
-
-def test_a_quotation_without_a_named_speaker_gives_nothing():
-    assert quote_questions("Er sagte: „Das ist falsch und sehr gefährlich.“ "
-                           "Typische Slogans sind „Der beste Mix“.") == []
-
-
-SPEAKERS = st.sampled_from(["Lawrow", "Sergej Lawrow", "Angela Merkel", "Tesla", "Er", "Die Regierung"])
-WORDS = st.lists(st.sampled_from(["Allianz", "China", "wir", "bauen", "eine", "echte", "Frieden", "nie", "sehr"]),
-                 min_size=1, max_size=12).map(" ".join)
-SENTENCES = st.one_of(
-    st.builds(lambda q, s: f"„{q}“, sagte {s}.", WORDS, SPEAKERS),
-    st.builds(lambda s, q: f"{s} sagte: „{q}“", SPEAKERS, WORDS),
-    st.builds(lambda s, q: f"{s} erklärte, dass {q}.", SPEAKERS, WORDS),
-    st.builds(lambda s, q: f'{s} said that "{q}".', SPEAKERS, WORDS),
-    WORDS.map(lambda w: w + "."))
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(SENTENCES, max_size=6).map(" ".join))
-def test_every_answer_is_a_trimmed_stretch_of_the_text_and_its_speaker_is_named_there(text):
-    for found in quote_questions(text):
-        answer = text[found.answer_start:found.answer_end]
-        assert 0 <= found.answer_start < found.answer_end <= len(text)
-        assert answer == answer.strip() and not set("„“\"") & set(answer)
-        speaker = (found.question.removeprefix("Was sagte ").removeprefix("What did ")
-                   .split(" über ")[0].split(" say ")[0])
-        assert speaker in text and speaker.split()[0] not in {"Er", "Die"}
 
 
 # --- the module and its ONNX graph ----------------------------------------------------------------------------------
