@@ -1,5 +1,6 @@
 """Views of a document's text: what chunking keeps (``content_spans``) and what the model and BM25 read
-(``searchable_text``, ``chunk_view``). The text itself is never changed; offsets always count the original."""
+(``searchable_text``, ``chunk_view``). The text itself is never changed; offsets always count the original. And
+whether a text given can be read and stored at all (``unicode_problem``)."""
 from __future__ import annotations
 
 import re
@@ -8,6 +9,16 @@ from .types import Document, Span
 
 GERMAN_MONTHS = "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split()
 INLINE_LINK = re.compile(r"\[([^\]\n]{0,200})\]\([^)\s]{0,500}\)")
+
+
+def unicode_problem(text: str) -> str | None:
+    """Why ``text`` cannot be written as UTF-8, nor read by a model: a lone surrogate (JSON's "\\ud800", undecodable
+    bytes of a command line); None when it can."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"invalid Unicode: lone surrogate at character {error.start}"
+    return None
 
 
 def content_spans(document: Document) -> list[Span]:

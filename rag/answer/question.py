@@ -4,6 +4,7 @@ from __future__ import annotations
 import unicodedata
 
 from ..errors import InvalidInput
+from ..text import unicode_problem
 
 QUESTION_FIELD = "question"  # as the API names it
 MEANINGFUL_CATEGORIES = "LNS"  # Unicode letters, numbers, symbols: a question needs one (not only NUL or zero-width)
@@ -16,11 +17,8 @@ def check_question(question: str, max_chars: int) -> str:
     question = (question or "").strip()
     if not question:
         raise InvalidInput("the question is empty", QUESTION_FIELD)
-    try:
-        question.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InvalidInput(f"the question: invalid Unicode: lone surrogate at character {error.start}",
-                           QUESTION_FIELD) from None
+    if problem := unicode_problem(question):
+        raise InvalidInput(f"the question: {problem}", QUESTION_FIELD)
     if not any(unicodedata.category(c)[0] in MEANINGFUL_CATEGORIES for c in question):
         raise InvalidInput("the question has no letter, digit or symbol", QUESTION_FIELD)
     if len(question) > max_chars:

@@ -10,7 +10,7 @@ from ..answer.question import QUESTION_FIELD
 from ..errors import InvalidInput
 from ..pipeline import Pipeline
 from ..types import Passage, Reply
-from .common import MaxAnswers, Question, TopK, errors, get_pipeline
+from .common import MaxAnswers, Question, TopK, errors, get_pipeline, utf8_query
 
 router = APIRouter(tags=["questions"])
 
@@ -32,7 +32,7 @@ def ask(body: AskRequest, pipeline: Pipeline = Depends(get_pipeline)):
     return pipeline.ask(body.question, body.top_k, body.max_answers)  # one index version throughout
 
 
-@router.get("/search", response_model=SearchReply, responses=errors(422, 503))
+@router.get("/search", response_model=SearchReply, responses=errors(422, 503), dependencies=[Depends(utf8_query)])
 def search(q: Question = Query(), k: TopK = None, pipeline: Pipeline = Depends(get_pipeline)):
     """Retrieval only: the passages closest to `q`, best first."""
     try:

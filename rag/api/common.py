@@ -6,12 +6,16 @@ There is no read/write lock here: a question is answered from the index snapshot
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Request
 from pydantic import AfterValidator, BaseModel, Field
 
+from ..errors import InvalidInput
 from ..pipeline import Pipeline
 from ..settings import bounds, default
+from ..text import unicode_problem
+from .validation import NAMES
 
 
 def get_pipeline(request: Request) -> Pipeline:
@@ -21,10 +25,8 @@ def get_pipeline(request: Request) -> Pipeline:
 # --- validation -------------------------------------------------------------------------------------------------
 def _valid_unicode(value: str) -> str:
     """Lone surrogates (JSON "\\ud800") can be neither embedded nor written back as UTF-8: refuse them up front."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise ValueError(f"invalid Unicode: lone surrogate at character {error.start}") from None
+    if problem := unicode_problem(value):
+        raise ValueError(problem)
     return value
 
 
@@ -39,6 +41,17 @@ def valid_unicode_tree(value: Any) -> Any:
         for item in value:
             valid_unicode_tree(item)
     return value
+
+
+def utf8_query(request: Request) -> None:
+    """Refuse a query parameter whose percent-escapes are not UTF-8 (``?q=%FF``): Starlette would pass it on with
+    U+FFFD in place of the bytes, and a search for those would answer. Its sentence is the one the CLI says of the
+    same bytes on a command line."""
+    for pair in request.scope.get("query_string", b"").split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if problem := unicode_problem(unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8", "surrogateescape")):
+            field = unquote_to_bytes(name).decode("utf-8", "replace")
+            raise InvalidInput(f"{NAMES.get(field, field)}: {problem}", field)
 
 
 Text = Annotated[str, AfterValidator(_valid_unicode)]

@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 
+from ..text import unicode_problem
+
 LOCATIONS = ("body", "query", "path", "header", "cookie")  # FastAPI's first part of ``loc``: where, not which
 NAMES = {"question": "the question", "q": "the question", "text": "the text", "id": "the id", "title": "the title",
          "": "the body"}
@@ -31,7 +33,7 @@ def problem(error: dict[str, Any]) -> str:
     given = error.get("input")
     if kind == "missing":
         return f"{name} is missing" if field else "the body is missing: send a JSON object"
-    if kind == "string_too_short":
+    if kind in ("string_too_short", "too_short"):
         shortest = ctx.get("min_length")
         return f"{name} is empty" if shortest == 1 else f"{name} is shorter than {shortest} characters"
     if kind == "string_too_long":
@@ -44,6 +46,8 @@ def problem(error: dict[str, Any]) -> str:
         return f"{name} must be {bound} {limit}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"{name} must be a whole number"
+    if kind == "string_unicode" and isinstance(given, str) and unicode_problem(given):
+        return f"{name}: {unicode_problem(given)}"
     if kind in ("string_type", "string_unicode"):
         return f"{name} must be a string"
     if kind in ("dict_type", "model_attributes_type", "model_type"):

@@ -3,6 +3,7 @@ sentence for a question is the one the CLI prints."""
 from __future__ import annotations
 
 import json
+from urllib.parse import quote_from_bytes
 
 import pytest
 from click.testing import CliRunner
@@ -13,6 +14,7 @@ from rag.cli import cli
 from rag.settings import Settings, default
 
 LAWROW = "Was sagte Lawrow über ein Bündnis?"
+JSON = {"content-type": "application/json"}
 DOC = {"id": "err/1", "text": "Die Gemeinde Quastenberg baut eine Seilbahn über den Fluss."}
 
 
@@ -29,6 +31,7 @@ def assert_error_body(response, status: int) -> str:
     ({"question": "  \n "}, "question", "the question is empty"),
     ({}, "question", "the question is missing"),
     ({"question": 42}, "question", "the question must be a string"),
+    ({"question": "\ud800"}, "question", "the question: invalid Unicode: lone surrogate at character 0"),
     ({"question": LAWROW, "top_k": 0}, "top_k", "top_k must be at least 1"),
     ({"question": LAWROW, "top_k": 51}, "top_k", "top_k must be at most 50"),
     ({"question": LAWROW, "top_k": "many"}, "top_k", "top_k must be a whole number"),
@@ -36,7 +39,7 @@ def assert_error_body(response, status: int) -> str:
     ([], "", "the body must be a JSON object"),
 ], ids=lambda value: json.dumps(value)[:30] if not isinstance(value, str) else value)
 def test_ask_422_is_one_sentence_naming_the_field(client, body, field, detail):
-    response = client.post("/ask", json=body)
+    response = client.post("/ask", content=json.dumps(body), headers=JSON)  # ASCII: "\ud800" escaped, as JSON may
     assert assert_error_body(response, 422) == detail
     assert response.json()["field"] == field
 
@@ -53,15 +56,15 @@ def test_http_and_cli_say_the_same_about_a_question(client, seeded_index_dir, mo
             check_question(question, default("max_question_chars"))
         said = str(raised.value)
         body = json.dumps({"question": question})  # ASCII, "\udcff" escaped, as JSON may carry it
-        assert client.post("/ask", content=body, headers={"content-type": "application/json"}).json()["detail"] == said
-        if "\udcff" not in question:  # a URL cannot carry a lone surrogate
-            assert client.get("/search", params={"q": question}).json()["detail"] == said
+        assert client.post("/ask", content=body, headers=JSON).json()["detail"] == said
+        url_encoded = quote_from_bytes(question.encode("utf-8", "surrogateescape"))  # "\udcff": the byte 0xff, %FF
+        assert client.get(f"/search?q={url_encoded}").json()["detail"] == said
         result = CliRunner().invoke(cli, ["ask", question])  # "\udcff": the byte 0xff of a command line
         assert result.exit_code == 1 and said in result.output
 
 
 def test_invalid_json_is_a_sentence(client):
-    response = client.post("/ask", content=b'{"question": ', headers={"content-type": "application/json"})
+    response = client.post("/ask", content=b'{"question": ', headers=JSON)
     assert assert_error_body(response, 422).startswith("the body is not valid JSON")
 
 
@@ -80,6 +83,9 @@ def test_every_route_answers_4xx_with_the_same_body(client, start_app, writable_
         (client.put("/ask", json={"question": LAWROW}), 405, "PUT is not allowed on /ask; use POST"),
         (small.post("/documents", json={"text": "x" * 2000}), 413, "larger than 1024 bytes"),
         (small.post("/documents", json={"text": ""}), 422, "the text is empty"),
+        (small.post("/documents", json={"id": "", "text": "x"}), 422, "the id is empty"),
+        (small.post("/documents", content=json.dumps({"text": "a\udcffb"}), headers=JSON), 422,
+         "the text: invalid Unicode: lone surrogate at character 1"),
         (small.post("/documents", json={"text": "x", "meta": {"sha256": "0"}}), 422, "meta may not set sha256"),
         (key.get("/health"), 401, "missing API key"),
         (key.post("/documents", json=DOC, headers={"X-API-Key": "wrong"}), 401, "invalid API key"),
