@@ -43,6 +43,7 @@ SENTENCES = st.one_of(
     st.builds(lambda s, q: f"{s} sagte: „{q}“", SPEAKERS, WORDS),
     st.builds(lambda s, q: f"{s} erklärte, dass {q}.", SPEAKERS, WORDS),
     st.builds(lambda s, q: f'{s} said that "{q}".', SPEAKERS, WORDS),
+    st.builds(lambda q, s: f'"{q} ," {s} said.', WORDS, SPEAKERS),
     WORDS.map(lambda w: w + "."))
 
 

@@ -46,8 +46,8 @@ def problem(error: dict[str, Any]) -> str:
         return f"{name} must be {bound} {limit}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"{name} must be a whole number"
-    if kind == "string_unicode" and isinstance(given, str) and unicode_problem(given):
-        return f"{name}: {unicode_problem(given)}"
+    if kind == "string_unicode" and isinstance(given, str) and (unreadable := unicode_problem(given)):
+        return f"{name}: {unreadable}"
     if kind in ("string_type", "string_unicode"):
         return f"{name} must be a string"
     if kind in ("dict_type", "model_attributes_type", "model_type"):

@@ -50,7 +50,7 @@ def quote_questions(text: str, word_counts: Counter | None = None) -> list[Quote
         for match in pattern.finditer(text):
             speaker, answer = match.group("speaker"), match.group("answer")
             start = match.start("answer") + len(answer) - len(answer.lstrip())
-            end = match.end("answer") - len(answer) + len(answer.rstrip().rstrip(",;:"))
+            end = match.end("answer") - len(answer) + len(re.sub(r"[\s,;:]+$", "", answer))
             topic = topic_word(answer, speaker, word_counts)
             if speaker.split()[0] in NOT_SPEAKERS or not topic or (start, end) in seen:
                 continue

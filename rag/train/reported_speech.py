@@ -1,6 +1,6 @@
 """News-like German paragraphs made from parliamentary speeches, for training the reader on what the seeds ask most:
 "what did X say about Y?", asked in many languages, where the answer is X's quoted words and the paragraph quotes
-others beside X. A paragraph quotes a sentence or two from each of a few speakers, framed as a newspaper frames them
+others beside X. A paragraph quotes a sentence from each of two to four speakers, framed as a newspaper frames them
 („…“, sagte Name (Partei).); a question names one of them, or (a look-alike without answer) a speaker quoted
 elsewhere but not in this paragraph."""
 from __future__ import annotations
