@@ -137,7 +137,7 @@ def _http_sentence(request: Request, error: HTTPException) -> str:
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError):
-        return SafeJSONResponse(validation.human(error), status_code=422)
+        return SafeJSONResponse(validation.human(error, request.headers.get("content-type", "")), status_code=422)
 
     @app.exception_handler(InvalidInput)
     async def invalid_input(request: Request, error: InvalidInput):

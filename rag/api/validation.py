@@ -61,11 +61,16 @@ def problem(error: dict[str, Any]) -> str:
     return f"{name}: {message[:1].lower()}{message[1:]}" if field else message
 
 
-def human(error: RequestValidationError) -> dict[str, str]:
+def human(error: RequestValidationError, content_type: str = "application/json") -> dict[str, str]:
     """The body of a 422: ``detail`` one sentence (a problem per field, joined by "; "), ``field`` the first field
-    (dotted, "" for the body itself)."""
+    (dotted, "" for the body itself). A body that is not JSON by its ``content_type`` says so: ``curl -d`` sends
+    JSON as a form unless told otherwise."""
     problems: dict[str, str] = {}
     for item in error.errors():
         problems.setdefault(field_of(item.get("loc", ())), problem(item))
+    media_type = content_type.split(";")[0].strip().lower()
+    sent = any(field_of(item.get("loc", ())) == "" and item.get("type") != "missing" for item in error.errors())
+    if sent and not media_type.endswith("json"):
+        problems[""] += f" (it was sent as {media_type or 'no Content-Type'}: send Content-Type: application/json)"
     first = next(iter(problems), "")
     return {"detail": "; ".join(problems.values()) or "invalid request", "field": first}

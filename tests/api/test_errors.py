@@ -101,3 +101,13 @@ def test_the_schema_documents_the_error_body(client):
     assert error["properties"]["detail"]["type"] == "string" and set(error["properties"]) == {"detail", "field"}
     post = schema["paths"]["/documents"]["post"]["responses"]
     assert {"401", "403", "413", "422", "429"} <= set(post)
+
+
+def test_a_json_body_sent_as_a_form_says_which_content_type_to_send(client):
+    body = json.dumps({"question": LAWROW})  # curl -d without -H: a form
+    response = client.post("/ask", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert assert_error_body(response, 422) == (
+        "the body must be a JSON object (it was sent as application/x-www-form-urlencoded: send Content-Type: "
+        "application/json)")
+    assert client.post("/ask", content=body, headers=JSON).status_code == 200
+    assert assert_error_body(client.post("/ask"), 422) == "the body is missing: send a JSON object"
