@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from rag.answer.retrieve import best_unit
 from rag.errors import NotFound
 from rag.index import milvus
+from rag.index.lexical import LexicalIndex, terms
 from rag.index.milvus import PART_CHARS, MilvusCorpus, key
 from rag.index.versions import Entry
 from rag.pipeline import Pipeline
@@ -67,6 +68,20 @@ def test_a_write_touches_only_its_own_documents_rows(milvus_pipeline):
     stored = corpus.catalogue(["schule", "nirgends"])
     assert list(stored) == ["schule"] and stored["schule"].chars == len(changed.text)
     assert stored["schule"].chunk_count == len(chunk_keys(corpus, "schule"))
+
+
+def test_the_lexicon_forgets_the_stems_no_document_holds_any_more(milvus_pipeline):
+    corpus = milvus_pipeline.corpus
+    milvus_pipeline.ingest(ARTICLES)
+    known = lambda words: corpus.known_fraction(terms(words))  # noqa: E731
+    assert known("Seilbahn Quastenberg Turnhalle Fähren") == 1.0
+    milvus_pipeline.remove("seilbahn")
+    milvus_pipeline.ingest([Document("schule", "Der Bürgermeister eröffnet die neue Schule in Quastenberg.",
+                                     "Schule")])  # the Turnhalle is gone, Quastenberg is back
+    assert known("Seilbahn Turnhalle") == 0.0 and known("Quastenberg Fähren Bürgermeister") == 1.0
+    in_process = LexicalIndex().fit([milvus_pipeline.document(d).text for d in ("schule", "hafen")])  # FAISS mode's
+    question = "Seilbahn Quastenberg Turnhalle Fähren"
+    assert known(question) == in_process.known_fraction(question) == 0.5
 
 
 def test_the_documents_are_listed_page_by_page(milvus_pipeline, monkeypatch):

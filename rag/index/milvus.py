@@ -12,7 +12,8 @@ corpus made by another model is never searched with this one's vectors):
   in both ranges and stored once.
 - ``documents``: each document's text in parts of at most ``PART_CHARS`` characters (a Milvus string holds at most
   64 KB), its title and metadata, on every part.
-- ``lexicon``: every stem the corpus holds (how much of a question BM25 can know, as ``LexicalIndex.known_fraction``).
+- ``lexicon``: every stem the corpus holds (how much of a question BM25 can know, as ``LexicalIndex.known_fraction``);
+  a write that deletes a revision takes out the stems that Milvus's BM25 then finds in no chunk.
 
 Rows are keyed by 64-bit hashes, so no user string is ever spliced into a filter. A write upserts the document's new
 revision, then deletes its other revisions: a question asked meanwhile may see both for a moment, never neither, and a
@@ -223,7 +224,7 @@ class MilvusCorpus:
                 chunk_rows.append(row)
             self._insert(self.chunks, chunk_rows)
             self._insert(self.lexicon, [{"key": key(stem), "placeholder": PLACEHOLDER} for stem in stems])
-            self._delete(document.id, keep=at)
+            self._delete(document.id, keep=at, kept_stems=stems)
 
     def remove(self, doc_id: str) -> bool:
         with self._failing():
@@ -352,22 +353,38 @@ class MilvusCorpus:
         for lo in range(0, len(rows), QUERY_BATCH):
             self.client.upsert(collection, rows[lo:lo + QUERY_BATCH])
 
-    def _delete(self, doc_id: str, keep: str | None = None) -> bool:
-        """Delete the document's rows of every revision but ``keep``, by their keys (a filter would scan every row);
-        whether there were any."""
+    def _delete(self, doc_id: str, keep: str | None = None, kept_stems: set[str] = frozenset()) -> bool:
+        """Delete the document's rows of every revision but ``keep``, by their keys (a filter would scan every row),
+        and the stems of the lexicon that no chunk holds any more; whether there were any rows."""
         heads = self.client.query(self.documents, filter=f"doc_key == {key(doc_id)} and part == 0",
                                   output_fields=["revision", "parts", "chunks", "units"])
         old = [head for head in heads if head["revision"] != keep]
+        stems = set()
         for head in old:
             at = head["revision"]
-            for name, keys in ((self.chunks, [key(doc_id, at, i) for i in range(head["chunks"])]),
+            chunk_keys = [key(doc_id, at, i) for i in range(head["chunks"])]
+            for row in self._get(self.chunks, chunk_keys, ["lexical"]):
+                stems.update(row["lexical"].split())
+            for name, keys in ((self.chunks, chunk_keys),
                                (self.units, [key(doc_id, at, "unit", i) for i in range(head["units"])]),
                                (self.documents, [key(doc_id, at, "part", p) for p in range(head["parts"])])):
                 for lo in range(0, len(keys), QUERY_BATCH):
                     self.client.delete(name, ids=keys[lo:lo + QUERY_BATCH])
+        self._forget(sorted(stems - kept_stems))
         if old:
             self._document_at.cache_clear()
         return bool(old)
+
+    def _forget(self, stems: list[str]) -> None:
+        """Take out of the lexicon the ``stems`` that Milvus's BM25 finds in no chunk now."""
+        gone = []
+        for lo in range(0, len(stems), QUERY_BATCH):
+            batch = stems[lo:lo + QUERY_BATCH]
+            hits = self.client.search(self.chunks, data=batch, anns_field="bm25", limit=1,
+                                      search_params={"metric_type": "BM25"}, output_fields=[])
+            gone += [key(stem) for stem, found in zip(batch, hits) if not found]
+        for lo in range(0, len(gone), QUERY_BATCH):
+            self.client.delete(self.lexicon, ids=gone[lo:lo + QUERY_BATCH])
 
     def _create(self) -> None:
         """The four collections, where they are missing (documents last: it marks the corpus as made)."""
