@@ -6,7 +6,7 @@ There is no read/write lock here: a question is answered from the index snapshot
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 from pydantic import AfterValidator, BaseModel, Field
@@ -47,11 +47,10 @@ def utf8_query(request: Request) -> None:
     """Refuse a query parameter whose percent-escapes are not UTF-8 (``?q=%FF``): Starlette would pass it on with
     U+FFFD in place of the bytes, and a search for those would answer. Its sentence is the one the CLI says of the
     same bytes on a command line."""
-    for pair in request.scope.get("query_string", b"").split(b"&"):
-        name, _, value = pair.partition(b"=")
-        if problem := unicode_problem(unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8", "surrogateescape")):
-            field = unquote_to_bytes(name).decode("utf-8", "replace")
-            raise InvalidInput(f"{NAMES.get(field, field)}: {problem}", field)
+    query = request.scope.get("query_string", b"").decode("utf-8", "surrogateescape")
+    for name, value in parse_qsl(query, keep_blank_values=True, errors="surrogateescape"):
+        if problem := unicode_problem(value):
+            raise InvalidInput(f"{NAMES.get(name, name)}: {problem}", name)
 
 
 Text = Annotated[str, AfterValidator(_valid_unicode)]

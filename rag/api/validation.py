@@ -61,7 +61,7 @@ def problem(error: dict[str, Any]) -> str:
     return f"{name}: {message[:1].lower()}{message[1:]}" if field else message
 
 
-def human(error: RequestValidationError, content_type: str = "application/json") -> dict[str, str]:
+def human(error: RequestValidationError, content_type: str) -> dict[str, str]:
     """The body of a 422: ``detail`` one sentence (a problem per field, joined by "; "), ``field`` the first field
     (dotted, "" for the body itself). A body that is not JSON by its ``content_type`` says so: ``curl -d`` sends
     JSON as a form unless told otherwise."""
