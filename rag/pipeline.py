@@ -11,6 +11,7 @@ from .answer.confidence import Calibration, bundled_calibration
 from .answer.question import check_question
 from .answer.read import Reader
 from .answer.retrieve import Retrieval, Retriever
+from .answer.speaker import speaker_unnamed
 from .corpus.files import read_folder
 from .corpus.shard import FolderScope, Shard
 from .encoder.embed import Embedder, load_embedder
@@ -118,7 +119,8 @@ class Pipeline:
         started = time.perf_counter()
         retrieval = self.retrieve(question, top_k)
         retrieved = time.perf_counter()
-        found = self.reader.run(retrieval.question, retrieval.passages)
+        found = [] if speaker_unnamed(retrieval, self.reader.passages) else \
+            self.reader.run(retrieval.question, retrieval.passages)
         threshold = self.calibration.threshold if self.settings.min_confidence is None else self.settings.min_confidence
         answers = make_answers(found, retrieval, self.calibration, max_answers or self.settings.max_answers, threshold)
         done = time.perf_counter()

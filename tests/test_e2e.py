@@ -67,6 +67,13 @@ def test_several_answers_come_from_different_places(seeded_pipeline):
         assert sum(1 for (d2, s2, e2) in spans if d1 == d2 and s1 < e2 and s2 < e1) == 1
 
 
+@pytest.mark.parametrize("speaker, answered", [("Lawrow", True), ("Stoltenberg", False)])
+def test_what_a_speaker_the_articles_never_name_said_has_no_answer(seeded_pipeline, speaker, answered):
+    reply = seeded_pipeline.ask(f"Was sagte {speaker} über ein Bündnis mit China?")
+    assert reply.no_answer is not answered
+    assert reply.passages  # the passages are still shown
+
+
 @pytest.fixture
 def runner(seeded_index_dir, monkeypatch):
     monkeypatch.setenv("RAG_INDEX_DIR", str(seeded_index_dir))

@@ -1,0 +1,94 @@
+"""Whom a question asks to have said something, and whether the articles read name that speaker at all.
+
+"What did Stoltenberg say about the meeting?" over articles that never name Stoltenberg has no answer, however well
+a quotation of someone else fits "the meeting"; the reader alone answers such look-alikes with another speaker's
+words. ``asked_speaker`` finds the speaker in questions of the form "what did X say / how did X describe / according
+to X" in the languages below (a question in another language, or without a capitalised name in the speaker's place,
+has none, and nothing is turned away); ``speaker_named`` looks for the speaker in the documents of the passages read,
+in any spelling or script (``names.spelling_key``), up to a case ending.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from itertools import takewhile
+from typing import TYPE_CHECKING
+
+from .names import WORD, spelling_key
+
+if TYPE_CHECKING:
+    from .retrieve import Retrieval
+
+WORDS = r"([^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’.-]*){0,2})"  # one to three words: the name is those capitalised
+SPEECH_VERBS = {  # verbs a question puts the speaker right after
+    "de": r"sagte|sagten|sagt|meinte|meint|erklärte|äußerte|betonte|warnte|kritisierte|beschrieb|bezeichnete|"
+          r"nannte|forderte|schrieb|versprach|behauptete",  # not "laut": "laut Bericht", "laut Text" are no names
+    "en": r"according to",
+    "fr": r"dit|déclaré|affirmé|pense|pensait|selon",
+    "es": r"dijo|dijeron|declaró|afirmó|opina|piensa|según",
+    "it": r"detto|dichiarato|affermato|pensa|secondo",
+    "pt": r"disse|declarou|afirmou|segundo",
+    "nl": r"zei|zegt|volgens",
+    "ru": r"сказал|сказала|сказали|заявил|заявила|заявили|говорил|говорила|считает|назвал|назвала|по словам",
+    "pl": r"powiedział|powiedziała|powiedzieli|mówił|mówiła|stwierdził|oświadczył|uważa|według",
+}
+AFTER_VERB = re.compile(r"(?:^|\W)(?i:" + "|".join(SPEECH_VERBS.values()) + r")\s+" + WORDS)
+BEFORE_VERB = (  # the name's words end where the verb starts
+    re.compile(r"\b(?:did|does|do)\s+" + WORDS + r"\s+(?:say|tell|think|claim|warn|describe|call|mean|write)\b"),
+    re.compile(WORDS + r"\s+(?:opisał|opisała|ocenił|oceniła)\b"),  # Polish: "Jak Putin opisał …"
+)
+MIN_STEM = 4  # letters a name needs to match a longer word, or one a letter off
+MAX_ENDING = 3  # letters a case ending may add: "Lawrows", "Лаврова", "Jinpingiem", "Kremlin" for "Kreml"
+
+
+def speaker_unnamed(retrieval: Retrieval, passages: int) -> bool:
+    """Whether the question asks what someone said whom no document of its first ``passages`` passages names: then
+    nothing read can be that speaker's words (a passage may quote them as "he said", so their documents are read)."""
+    speaker = asked_speaker(retrieval.question)
+    if not speaker:
+        return False
+    documents = {d.id: d.text for d in map(retrieval.snapshot.document_of, retrieval.rows[:passages])}
+    return not speaker_named(speaker, list(documents.values()))
+
+
+def asked_speaker(question: str) -> list[str] | None:
+    """The spelling keys of the words of the name that the question asks to have said something, or None."""
+    for pattern, from_end in [(AFTER_VERB, False)] + [(before, True) for before in BEFORE_VERB]:
+        for match in pattern.finditer(question):
+            words = WORD.findall(match.group(1))
+            if from_end and len(words) > 1 and not question[:match.start(1)].strip("¿¡ \"'«„“"):
+                words = words[1:]  # the question's first word is capitalised as any sentence's first is
+            name = list(takewhile(lambda w: w[0].isupper(), reversed(words) if from_end else words))
+            if name:
+                return [spelling_key(word) for word in (reversed(name) if from_end else name)]
+    return None
+
+
+def speaker_named(speaker: list[str], texts: list[str]) -> bool:
+    """Whether the texts name the speaker: a word of the name of at least three letters (of a name of shorter words
+    only, any word) is a word of the texts in some spelling, up to a case ending or a transliteration's few letters
+    (``similar``). One word is enough: a title or first name beside the name the texts use ("Professor Jäger",
+    "Xi Jinping" for "Xi") is no reason to turn a question away."""
+    held = set().union(*map(spelling_keys, texts))
+    return any(similar(word, other) for word in [w for w in speaker if len(w) >= 3] or speaker for other in held)
+
+
+@lru_cache(maxsize=64)
+def spelling_keys(text: str) -> frozenset[str]:
+    return frozenset(spelling_key(w) for w in WORD.findall(text))
+
+
+def similar(name: str, word: str) -> bool:
+    """Keys of the same name: equal; or, both of MIN_STEM letters or more, one is the other with an ending of at most
+    MAX_ENDING letters, or they differ in one letter (added, removed or changed)."""
+    if name == word:
+        return True
+    short, long = sorted((name, word), key=len)
+    if len(short) < MIN_STEM or len(long) - len(short) > MAX_ENDING:
+        return False
+    if long.startswith(short):
+        return True
+    if len(long) - len(short) > 1:
+        return False
+    cut = next((i for i, (a, b) in enumerate(zip(short, long)) if a != b), len(short))
+    return short[cut + (len(short) == len(long)):] == long[cut + 1:]
