@@ -7,15 +7,17 @@ import unicodedata
 import uuid
 from contextlib import contextmanager
 from typing import Annotated, Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from starlette.convertors import PathConvertor, register_url_convertor
 
 from ..corpus.files import make_document
-from ..errors import Busy, NotFound, shown
+from ..errors import Busy, InvalidInput, NotFound, shown
 from ..index.versions import StoredDocument
 from ..pipeline import Pipeline
+from ..text import unicode_problem
 from .common import Text, errors, get_pipeline, valid_unicode_tree
 
 router = APIRouter(tags=["documents"])
@@ -148,7 +150,16 @@ def add_document(body: DocumentIn, pipeline: Pipeline = Depends(get_pipeline)):
     return {"id": document.id, "chunks": report.chunk_counts[document.id]}
 
 
-@router.get("/documents/{doc_id:anypath}", response_model=DocumentOut, responses=errors(404, 503))
+def utf8_id(request: Request) -> None:
+    """Refuse an id whose percent-escapes are not UTF-8 (``/documents/%FF``): Starlette would pass it on with U+FFFD
+    in place of the bytes, and no document would be found under that."""
+    raw = unquote_to_bytes(request.scope.get("raw_path", b"").partition(b"/documents/")[2])
+    if problem := unicode_problem(raw.decode("utf-8", "surrogateescape")):
+        raise InvalidInput(f"the id: {problem}", "id")
+
+
+@router.get("/documents/{doc_id:anypath}", response_model=DocumentOut, responses=errors(404, 422, 503),
+            dependencies=[Depends(utf8_id)])
 def get_document(doc_id: str, pipeline: Pipeline = Depends(get_pipeline)):
     """The whole document: every span the service returns indexes into this `text`."""
     if not pipeline.has_index():
@@ -157,8 +168,8 @@ def get_document(doc_id: str, pipeline: Pipeline = Depends(get_pipeline)):
     return {"id": document.id, "title": document.title, "text": document.text, "meta": _public_meta(document.meta)}
 
 
-@router.delete("/documents/{doc_id:anypath}", status_code=204, response_class=Response, responses=errors(403, 404, 503),
-               dependencies=[Depends(write_slot)])
+@router.delete("/documents/{doc_id:anypath}", status_code=204, response_class=Response,
+               responses=errors(403, 404, 422, 503), dependencies=[Depends(utf8_id), Depends(write_slot)])
 def delete_document(doc_id: str, pipeline: Pipeline = Depends(get_pipeline)):
     """Remove a document from the index."""
     if not pipeline.has_index():

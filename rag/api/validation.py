@@ -14,6 +14,7 @@ from ..text import unicode_problem
 LOCATIONS = ("body", "query", "path", "header", "cookie")  # FastAPI's first part of ``loc``: where, not which
 NAMES = {"question": "the question", "q": "the question", "text": "the text", "id": "the id", "title": "the title",
          "": "the body"}
+FILE_TYPES = ("application/pdf", "text/html", "application/xhtml+xml")  # sent as they are: ``rag ingest`` reads them
 
 
 def field_of(loc: tuple | list) -> str:
@@ -71,6 +72,8 @@ def human(error: RequestValidationError, content_type: str) -> dict[str, str]:
     media_type = content_type.split(";")[0].strip().lower()
     sent = any(field_of(item.get("loc", ())) == "" and item.get("type") != "missing" for item in error.errors())
     if sent and not media_type.endswith("json"):
-        problems[""] += f" (it was sent as {media_type or 'no Content-Type'}: send Content-Type: application/json)"
+        files = "; HTML and PDF files are added with `rag ingest FOLDER`" if media_type in FILE_TYPES else ""
+        sent_as = media_type or "no Content-Type"
+        problems[""] += f" (it was sent as {sent_as}: send Content-Type: application/json{files})"
     first = next(iter(problems), "")
     return {"detail": "; ".join(problems.values()) or "invalid request", "field": first}

@@ -77,6 +77,9 @@ def test_every_route_answers_4xx_with_the_same_body(client, start_app, writable_
         (client.get("/search", params={"q": "Lawrow", "k": 0}), 422, "k must be at least 1"),
         (client.get("/documents", params={"limit": 0}), 422, "limit must be at least 1"),
         (client.get("/documents/nope"), 404, "no document with id 'nope'"),
+        (client.get("/documents/a%FF"), 422, "the id: invalid Unicode: lone surrogate at character 1"),
+        (client.delete("/documents/%ED%A0%80"), 422, "the id: invalid Unicode: lone surrogate at character 0"),
+        (client.get("/documents/err%2F%C3%BC"), 404, "no document with id 'err/ü'"),
         (remote.delete("/documents/nope"), 403, "accepted only from this machine"),
         (remote.post("/documents", json=DOC), 403, "RAG_OPEN_WRITES=true"),
         (client.get("/nowhere"), 404, "no such route: /nowhere"),
@@ -111,3 +114,10 @@ def test_a_json_body_sent_as_a_form_says_which_content_type_to_send(client):
         "application/json)")
     assert client.post("/ask", content=body, headers=JSON).status_code == 200
     assert assert_error_body(client.post("/ask"), 422) == "the body is missing: send a JSON object"
+
+
+def test_a_pdf_posted_as_a_document_is_pointed_to_rag_ingest(client):
+    response = client.post("/documents", content=b"%PDF-1.7\n", headers={"content-type": "application/pdf"})
+    assert assert_error_body(response, 422).endswith(
+        "(it was sent as application/pdf: send Content-Type: application/json; HTML and PDF files are added with "
+        "`rag ingest FOLDER`)")
