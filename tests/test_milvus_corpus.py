@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.answer.retrieve import best_unit
-from rag.errors import NotFound
+from rag.errors import IndexUnavailable, NotFound
 from rag.index import milvus
 from rag.index.lexical import LexicalIndex, terms
 from rag.index.milvus import PART_CHARS, MilvusCorpus, key
@@ -82,6 +82,39 @@ def test_the_lexicon_forgets_the_stems_no_document_holds_any_more(milvus_pipelin
     in_process = LexicalIndex().fit([milvus_pipeline.document(d).text for d in ("schule", "hafen")])  # FAISS mode's
     question = "Seilbahn Quastenberg Turnhalle Fähren"
     assert known(question) == in_process.known_fraction(question) == 0.5
+
+
+def stop_after_the_first_chunk(monkeypatch, corpus: MilvusCorpus) -> None:
+    """A writer killed half-way: its next insert of chunks writes one row, then fails."""
+    insert = MilvusCorpus._insert
+
+    def killed(self, collection, rows):
+        if collection != self.chunks:
+            return insert(self, collection, rows)
+        insert(self, collection, rows[:1])
+        raise RuntimeError("killed")
+    monkeypatch.setattr(MilvusCorpus, "_insert", killed)
+
+
+@pytest.mark.parametrize("existed", [True, False], ids=["update", "first-write"])
+def test_a_write_that_stopped_half_way_is_written_again_by_the_next_ingest(milvus_pipeline, monkeypatch, existed):
+    corpus = milvus_pipeline.corpus
+    milvus_pipeline.ingest(ARTICLES if existed else ARTICLES[:1])
+    changed = Document("schule", ARTICLES[1].text + " Sie kostet acht Millionen Euro. " * 3, "Schule")
+    with monkeypatch.context() as patch:
+        stop_after_the_first_chunk(patch, corpus)
+        with pytest.raises(IndexUnavailable):
+            milvus_pipeline.ingest([changed])
+    # the broken revision is never shown, nor taken for the stored one
+    assert milvus_pipeline.corpus.document("schule") == (ARTICLES[1] if existed else None)
+    assert ("schule" in corpus.catalogue()) is existed
+    report = milvus_pipeline.ingest([changed])
+    assert (report.updated if existed else report.added) == ["schule"]
+    heads = corpus.client.query(corpus.documents, filter=f"doc_key == {key('schule')} and part == 0",
+                                output_fields=["revision"])
+    assert len(heads) == 1 and milvus_pipeline.document("schule") == changed
+    assert corpus.catalogue()["schule"].chunk_count == len(chunk_keys(corpus, "schule")) > 1
+    assert milvus_pipeline.ingest([changed]).unchanged == ["schule"]
 
 
 def test_the_documents_are_listed_page_by_page(milvus_pipeline, monkeypatch):

@@ -155,22 +155,33 @@ class MilvusCorpus:
 
     # --- the index's role -------------------------------------------------------------------------------------
     def catalogue(self, ids: list[str] | None = None) -> dict[str, StoredDocument]:
-        """The documents (all, or those of ``ids`` that exist) as the index lists them: one request per batch."""
+        """The documents (all, or those of ``ids`` that exist) as the index lists them: one request per batch. Only
+        a revision written whole counts (``_whole``); a document whose write has not deleted its other revisions yet,
+        or stopped before it did, is listed at revision "" so that its next ingest writes it again."""
         if not self.exists():
             return {}
         fields = ["doc", "title", "meta", "chars", "chunks", "revision"]
-        found = {}
         with self._failing():
             if ids is None:
-                heads = self._every_row(self.documents, "part == 0", fields)
+                heads = list(self._every_row(self.documents, "part == 0", fields))
             else:
                 batches = [[key(i) for i in ids[lo:lo + QUERY_BATCH]] for lo in range(0, len(ids), QUERY_BATCH)]
-                heads = (head for keys in batches for head in self.client.query(
-                    self.documents, filter=f"part == 0 and doc_key in {keys}", output_fields=fields))
-            for head in heads:
-                found[head["doc"]] = StoredDocument(head["doc"], head["title"], head["meta"], head["chars"],
-                                                    head["chunks"], head["revision"])
-        return found
+                heads = [head for keys in batches for head in self.client.query(
+                    self.documents, filter=f"part == 0 and doc_key in {keys}", output_fields=fields)]
+            whole = self._whole(heads)
+        revisions: dict[str, int] = {}
+        for head in heads:
+            revisions[head["doc"]] = revisions.get(head["doc"], 0) + 1
+        return {head["doc"]: StoredDocument(head["doc"], head["title"], head["meta"], head["chars"], head["chunks"],
+                                            head["revision"] if revisions[head["doc"]] == 1 else "")
+                for head in heads if (head["doc"], head["revision"]) in whole}
+
+    def _whole(self, heads: list[dict]) -> set[tuple[str, str]]:
+        """The (document, revision) of the ``heads`` whose last chunk is in Milvus (or that have none): a write
+        inserts the chunks last, in order, so their revision is written whole."""
+        last = {key(h["doc"], h["revision"], h["chunks"] - 1): (h["doc"], h["revision"]) for h in heads if h["chunks"]}
+        return {last[row["key"]] for row in self._get(self.chunks, list(last), ["key"])} | {
+            (h["doc"], h["revision"]) for h in heads if not h["chunks"]}
 
     def __len__(self) -> int:
         return self._count(self.documents, "part == 0")
@@ -180,18 +191,21 @@ class MilvusCorpus:
         return self._count(self.chunks, "")
 
     def document(self, doc_id: str) -> Document | None:
+        """The document at a revision written whole (of two, during a write or after one that stopped, either)."""
         with self._failing():
-            parts = self.client.query(self.documents, filter=f"doc_key == {key(doc_id)}",
-                                      output_fields=["revision"], limit=1)
-        return self.document_at(doc_id, parts[0]["revision"]) if parts else None
+            heads = self.client.query(self.documents, filter=f"doc_key == {key(doc_id)} and part == 0",
+                                      output_fields=["doc", "revision", "chunks"])
+            whole = sorted(at for _, at in self._whole(heads))
+        return self.document_at(doc_id, whole[0]) if whole else None
 
     def document_at(self, doc_id: str, at: str) -> Document:
         """The document at revision ``at`` (a worker keeps the last few it read)."""
         return self._document_at(doc_id, at)
 
     def put(self, entry: Entry) -> None:
-        """Write a document's revision, then delete its others. The document's rows come first: every chunk in
-        Milvus has its document, and a write that stopped half-way is cleaned by the document's next write."""
+        """Write a document's revision, then delete its others. The document's rows come first (every chunk in
+        Milvus has its document) and its chunks last, in order: a revision without its last chunk is not listed
+        (``catalogue``), so the document's next ingest writes it again and cleans what the stopped write left."""
         document, at = entry.document, revision(entry.document)
         doc_key = key(document.id)
         unit_starts = entry.unit_spans[:, 0]  # a chunk's units: those that start in it
@@ -222,8 +236,8 @@ class MilvusCorpus:
                 if self.has_terms:
                     row["terms"] = _sparse(entry.chunk_term_ids[i], entry.chunk_term_weights[i])
                 chunk_rows.append(row)
-            self._insert(self.chunks, chunk_rows)
             self._insert(self.lexicon, [{"key": key(stem), "placeholder": PLACEHOLDER} for stem in stems])
+            self._insert(self.chunks, chunk_rows)  # last: its last row marks the revision written whole
             self._delete(document.id, keep=at, kept_stems=stems)
 
     def remove(self, doc_id: str) -> bool:
