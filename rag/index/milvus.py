@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -169,9 +170,7 @@ class MilvusCorpus:
                 heads = [head for keys in batches for head in self.client.query(
                     self.documents, filter=f"part == 0 and doc_key in {keys}", output_fields=fields)]
             whole = self._whole(heads)
-        revisions: dict[str, int] = {}
-        for head in heads:
-            revisions[head["doc"]] = revisions.get(head["doc"], 0) + 1
+        revisions = Counter(head["doc"] for head in heads)
         return {head["doc"]: StoredDocument(head["doc"], head["title"], head["meta"], head["chars"], head["chunks"],
                                             head["revision"] if revisions[head["doc"]] == 1 else "")
                 for head in heads if (head["doc"], head["revision"]) in whole}
