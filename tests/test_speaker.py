@@ -31,6 +31,7 @@ def test_the_speaker_is_the_capitalised_name_beside_a_verb_of_saying(question, s
     "Wie viele Grammys hat sie laut Bericht gewonnen?",      # German capitalises nouns: "laut" is left out
     "Wann trafen sich Xi und Putin?",                        # no verb of saying
     "拉夫罗夫说了什么？",                                      # a language without capitals
+    "Что сказал Си Цзиньпин о войне?",                       # a Chinese name in Cyrillic: its spelling differs
 ])
 def test_a_question_without_a_named_speaker_has_none(question):
     assert asked_speaker(question) is None

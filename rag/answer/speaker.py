@@ -10,6 +10,7 @@ in any spelling or script (``names.spelling_key``), up to a case ending.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from itertools import takewhile
 from typing import TYPE_CHECKING
@@ -52,13 +53,16 @@ def speaker_unnamed(retrieval: Retrieval, passages: int) -> bool:
 
 
 def asked_speaker(question: str) -> list[str] | None:
-    """The spelling keys of the words of the name that the question asks to have said something, or None."""
+    """The spelling keys of the words of the name that the question asks to have said something, or None (also
+    for a name whose spelling cannot be checked)."""
     for pattern, from_end in [(AFTER_VERB, False)] + [(before, True) for before in BEFORE_VERB]:
         for match in pattern.finditer(question):
             words = WORD.findall(match.group(1))
             if from_end and len(words) > 1 and not question[:match.start(1)].strip("¿¡ \"'«„“"):
                 words = words[1:]  # the question's first word is capitalised as any sentence's first is
             name = list(takewhile(lambda w: w[0].isupper(), reversed(words) if from_end else words))
+            if any(len(word) <= 2 and not unicodedata.name(word[0], "").startswith("LATIN") for word in name):
+                return None  # "Си Цзиньпин", "Ван И": a Chinese name in Cyrillic is no spelling of the articles' pinyin
             if name:
                 return [spelling_key(word) for word in (reversed(name) if from_end else name)]
     return None
