@@ -20,6 +20,10 @@ from rag.answer.speaker import asked_speaker, similar, speaker_named
     ("Co powiedział Tusk o Rosji?", "Tusk"),
     ("Jak Tusk opisał spotkanie?", "Tusk"),                  # the Polish verb after the name
     ("Según Borrell, ¿qué quiere China?", "Borrell"),
+    ("Was hat Baerbock über die Sanktionen gesagt?", "Baerbock"),     # the German perfect
+    ("What has Olaf Scholz said about it?", "Olaf Scholz"),
+    ("¿Qué ha dicho Sánchez del gas?", "Sánchez"),
+    ("Что говорит Песков?", "Песков"),
 ])
 def test_the_speaker_is_the_capitalised_name_beside_a_verb_of_saying(question, speaker):
     assert asked_speaker(question) == [spelling_key(word) for word in speaker.split()]
@@ -30,6 +34,7 @@ def test_the_speaker_is_the_capitalised_name_beside_a_verb_of_saying(question, s
     "What did the chancellor say about the call?",
     "Wie viele Grammys hat sie laut Bericht gewonnen?",      # German capitalises nouns: "laut" is left out
     "Wann trafen sich Xi und Putin?",                        # no verb of saying
+    "Wann hat Putin Peking besucht?",
     "拉夫罗夫说了什么？",                                      # a language without capitals
     "Что сказал Си Цзиньпин о войне?",                       # a Chinese name in Cyrillic: its spelling differs
 ])

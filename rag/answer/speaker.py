@@ -22,21 +22,26 @@ if TYPE_CHECKING:
 
 WORDS = r"([^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’.-]*){0,2})"  # one to three words: the name is those capitalised
 SPEECH_VERBS = {  # verbs a question puts the speaker right after
-    "de": r"sagte|sagten|sagt|meinte|meint|erklärte|äußerte|betonte|warnte|kritisierte|beschrieb|bezeichnete|"
-          r"nannte|forderte|schrieb|versprach|behauptete",  # not "laut": "laut Bericht", "laut Text" are no names
+    "de": r"sagte|sagten|sagt|meinte|meint|erklärte|erklärt|äußerte|betonte|warnte|kritisierte|beschrieb|"
+          r"bezeichnete|nannte|forderte|schrieb|versprach|behauptete",  # not "laut": "laut Bericht" names nobody
     "en": r"according to",
     "fr": r"dit|déclaré|affirmé|pense|pensait|selon",
-    "es": r"dijo|dijeron|declaró|afirmó|opina|piensa|según",
-    "it": r"detto|dichiarato|affermato|pensa|secondo",
-    "pt": r"disse|declarou|afirmou|segundo",
-    "nl": r"zei|zegt|volgens",
-    "ru": r"сказал|сказала|сказали|заявил|заявила|заявили|говорил|говорила|считает|назвал|назвала|по словам",
-    "pl": r"powiedział|powiedziała|powiedzieli|mówił|mówiła|stwierdził|oświadczył|uważa|według",
+    "es": r"dijo|dijeron|dice|dicho|declaró|declarado|afirmó|afirmado|opina|piensa|según",
+    "it": r"detto|dice|dichiarato|affermato|pensa|secondo",
+    "pt": r"disse|diz|dito|declarou|afirmou|segundo",
+    "nl": r"zei|zegt|gezegd|volgens",
+    "ru": r"сказал|сказала|сказали|заявил|заявила|заявили|заявляет|говорил|говорила|говорит|считает|назвал|назвала|"
+          r"по словам",
+    "pl": r"powiedział|powiedziała|powiedzieli|mówił|mówiła|mówi|stwierdził|oświadczył|uważa|twierdzi|według",
 }
-AFTER_VERB = re.compile(r"(?:^|\W)(?i:" + "|".join(SPEECH_VERBS.values()) + r")\s+" + WORDS)
-BEFORE_VERB = (  # the name's words end where the verb starts
-    re.compile(r"\b(?:did|does|do)\s+" + WORDS + r"\s+(?:say|tell|think|claim|warn|describe|call|mean|write)\b"),
-    re.compile(WORDS + r"\s+(?:opisał|opisała|ocenił|oceniła)\b"),  # Polish: "Jak Putin opisał …"
+GERMAN_PARTICIPLES = r"gesagt|erklärt|geäußert|betont|gewarnt|kritisiert|beschrieben|bezeichnet|genannt|gefordert|" \
+                     r"geschrieben|versprochen|behauptet"
+ENGLISH_VERBS = r"say|said|tell|told|think|claim|claimed|warn|warned|describe|described|call|called|mean|write|written"
+PATTERNS = (  # and whether the name's words end where the verb starts (else they start after it)
+    (re.compile(r"(?:^|\W)(?i:" + "|".join(SPEECH_VERBS.values()) + r")\s+" + WORDS), False),
+    (re.compile(r"\b(?:hat|haben|hatte|hatten)\s+" + WORDS + r"\b.*\b(?:" + GERMAN_PARTICIPLES + r")\b"), False),
+    (re.compile(r"\b(?:did|does|do|has|have|had)\s+" + WORDS + r"\s+(?:" + ENGLISH_VERBS + r")\b"), True),
+    (re.compile(WORDS + r"\s+(?:opisał|opisała|ocenił|oceniła)\b"), True),  # Polish: "Jak Putin opisał …"
 )
 MIN_STEM = 4  # letters a name needs to match a longer word, or one a letter off
 MAX_ENDING = 3  # letters a case ending may add: "Lawrows", "Лаврова", "Jinpingiem", "Kremlin" for "Kreml"
@@ -55,7 +60,7 @@ def speaker_unnamed(retrieval: Retrieval, passages: int) -> bool:
 def asked_speaker(question: str) -> list[str] | None:
     """The spelling keys of the words of the name that the question asks to have said something, or None (also
     for a name whose spelling cannot be checked)."""
-    for pattern, from_end in [(AFTER_VERB, False)] + [(before, True) for before in BEFORE_VERB]:
+    for pattern, from_end in PATTERNS:
         for match in pattern.finditer(question):
             words = WORD.findall(match.group(1))
             if from_end and len(words) > 1 and not question[:match.start(1)].strip("¿¡ \"'«„“"):
