@@ -17,8 +17,9 @@ corpus made by another model is never searched with this one's vectors):
 
 Rows are keyed by 64-bit hashes, so no user string is ever spliced into a filter. A write upserts the document's new
 revision, then deletes its other revisions: a question asked meanwhile may see both for a moment, never neither, and a
-write acknowledged is in Milvus. The same document written by two writers at once ends as one of them (the last to
-delete wins); ``rag ingest --shard`` gives each writer its own documents.
+write acknowledged is in Milvus. The same document written by two writers at once is not safe (each deletes the
+other's revision by its keys, and chunks inserted after that are left without their document); ``rag ingest
+--shard`` gives each writer its own documents.
 """
 from __future__ import annotations
 
