@@ -37,6 +37,7 @@ def test_the_speaker_is_the_capitalised_name_beside_a_verb_of_saying(question, s
     "Wann hat Putin Peking besucht?",
     "拉夫罗夫说了什么？",                                      # a language without capitals
     "Что сказал Си Цзиньпин о войне?",                       # a Chinese name in Cyrillic: its spelling differs
+    "Jak opisał to spotkanie?",                              # "Jak" is capitalised as the first word
 ])
 def test_a_question_without_a_named_speaker_has_none(question):
     assert asked_speaker(question) is None
@@ -70,3 +71,18 @@ def test_similar_is_symmetric_and_keys_far_apart_are_different_names(a, b):
     if abs(len(a) - len(b)) > 3 or (a[:4] != b[:4] and sum(x != y for x, y in zip(a, b)) > 1 and len(a) == len(b)):
         assert not similar(a, b)
 
+
+
+@given(st.text(), st.lists(st.text(), max_size=3))
+def test_any_question_and_texts_give_a_speaker_or_none_and_an_answer(question, texts):
+    speaker = asked_speaker(question)
+    assert speaker is None or (speaker and all(isinstance(word, str) for word in speaker))
+    assert speaker is None or speaker_named(speaker, texts) in (True, False)
+
+
+@given(st.sampled_from(["Was sagte {} über die Lage?", "What did {} say?", "Что сказал {} о войне?",
+                        "Was hat {} dazu gesagt?", "Jak {} opisał?"]),
+       st.text(st.characters(categories=["Lu", "Ll", "Mn", "Zl", "Cc"]), min_size=1, max_size=20))
+def test_a_name_in_its_own_text_is_always_named(template, name):
+    speaker = asked_speaker(template.format(name))
+    assert speaker is None or speaker_named(speaker, [f"Dazu äußerte sich {name} gestern."])

@@ -63,8 +63,8 @@ def asked_speaker(question: str) -> list[str] | None:
     for pattern, from_end in PATTERNS:
         for match in pattern.finditer(question):
             words = WORD.findall(match.group(1))
-            if from_end and len(words) > 1 and not question[:match.start(1)].strip("¿¡ \"'«„“"):
-                words = words[1:]  # the question's first word is capitalised as any sentence's first is
+            if from_end and not question[:match.start(1)].strip("¿¡ \"'«„“"):
+                words = words[1:]  # the question's first word is capitalised as any sentence's first is: no name
             name = list(takewhile(lambda w: w[0].isupper(), reversed(words) if from_end else words))
             if any(len(word) <= 2 and not unicodedata.name(word[0], "").startswith("LATIN") for word in name):
                 return None  # "Си Цзиньпин", "Ван И": a Chinese name in Cyrillic is no spelling of the articles' pinyin
