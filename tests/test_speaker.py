@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.answer.names import spelling_key
-from rag.answer.speaker import asked_speaker, similar, speaker_named
+from rag.answer.names import similar, spelling_key
+from rag.answer.speaker import asked_speaker, speaker_named
 
 
 @pytest.mark.parametrize("question, speaker", [

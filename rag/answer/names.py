@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 WORD = re.compile(r"[^\W\d_]+")
 CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
@@ -20,6 +21,8 @@ NOT_DECOMPOSED = {"ł": "l", "ß": "ss", "ø": "o", "æ": "ae", "đ": "d", "ı":
 SAME_SOUND = [("shch", "sh"), ("tsch", "ch"), ("tch", "ch"), ("sch", "sh"), ("zh", "sh"), ("kh", "h"),
               ("ou", "u"), ("ts", "z"), ("w", "v"), ("j", "i"), ("y", "i"), ("z", "s"), ("x", "ks"), ("c", "k")]
 MIN_ENDING_STEM = 4  # a one-letter ending is taken off keys of at least this many letters ("Xi" is no "X" + "i")
+MIN_STEM = 4  # letters a name needs to match a longer word, or one a letter off (``similar``)
+MAX_ENDING = 3  # letters a case ending may add: "Lawrows", "Лаврова", "Jinpingiem", "Kremlin" for "Kreml"
 
 
 def spelling_key(word: str) -> str:
@@ -43,6 +46,29 @@ def name_coverage(names: set[str], passage: str) -> float:
     1.0 for a question that names nothing."""
     if not names:
         return 1.0
-    held = {spelling_key(w) for w in WORD.findall(passage)}
+    held = spelling_keys(passage)
     held |= {key[:-1] for key in held if len(key) > MIN_ENDING_STEM}
     return sum(name in held or (len(name) > MIN_ENDING_STEM and name[:-1] in held) for name in names) / len(names)
+
+
+@lru_cache(maxsize=64)
+def spelling_keys(text: str) -> frozenset[str]:
+    """The spelling keys of the words of ``text`` (the last few texts are kept: a question reads the same ones)."""
+    return frozenset(spelling_key(w) for w in WORD.findall(text))
+
+
+def similar(name: str, word: str) -> bool:
+    """Keys of the same name, more loosely than ``name_coverage`` matches them (whose confidence was fitted on its own
+    rule): equal; or, both of MIN_STEM letters or more, one is the other with an ending of at most MAX_ENDING letters,
+    or they differ in one letter (added, removed or changed)."""
+    if name == word:
+        return True
+    short, long = sorted((name, word), key=len)
+    if len(short) < MIN_STEM or len(long) - len(short) > MAX_ENDING:
+        return False
+    if long.startswith(short):
+        return True
+    if len(long) - len(short) > 1:
+        return False
+    cut = next((i for i, (a, b) in enumerate(zip(short, long)) if a != b), len(short))
+    return short[cut + (len(short) == len(long)):] == long[cut + 1:]

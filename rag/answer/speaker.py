@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from itertools import takewhile
 from typing import TYPE_CHECKING
 
-from .names import WORD, spelling_key
+from .names import WORD, similar, spelling_key, spelling_keys
 
 if TYPE_CHECKING:
     from .retrieve import Retrieval
@@ -43,8 +42,6 @@ PATTERNS = (  # and whether the name's words end where the verb starts (else the
     (re.compile(r"\b(?:did|does|do|has|have|had)\s+" + WORDS + r"\s+(?:" + ENGLISH_VERBS + r")\b"), True),
     (re.compile(WORDS + r"\s+(?:opisał|opisała|ocenił|oceniła)\b"), True),  # Polish: "Jak Putin opisał …"
 )
-MIN_STEM = 4  # letters a name needs to match a longer word, or one a letter off
-MAX_ENDING = 3  # letters a case ending may add: "Lawrows", "Лаврова", "Jinpingiem", "Kremlin" for "Kreml"
 
 
 def speaker_unnamed(retrieval: Retrieval, passages: int) -> bool:
@@ -80,24 +77,3 @@ def speaker_named(speaker: list[str], texts: list[str]) -> bool:
     "Xi Jinping" for "Xi") is no reason to turn a question away."""
     held = set().union(*map(spelling_keys, texts))
     return any(similar(word, other) for word in [w for w in speaker if len(w) >= 3] or speaker for other in held)
-
-
-@lru_cache(maxsize=64)
-def spelling_keys(text: str) -> frozenset[str]:
-    return frozenset(spelling_key(w) for w in WORD.findall(text))
-
-
-def similar(name: str, word: str) -> bool:
-    """Keys of the same name: equal; or, both of MIN_STEM letters or more, one is the other with an ending of at most
-    MAX_ENDING letters, or they differ in one letter (added, removed or changed)."""
-    if name == word:
-        return True
-    short, long = sorted((name, word), key=len)
-    if len(short) < MIN_STEM or len(long) - len(short) > MAX_ENDING:
-        return False
-    if long.startswith(short):
-        return True
-    if len(long) - len(short) > 1:
-        return False
-    cut = next((i for i, (a, b) in enumerate(zip(short, long)) if a != b), len(short))
-    return short[cut + (len(short) == len(long)):] == long[cut + 1:]

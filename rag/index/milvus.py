@@ -193,9 +193,7 @@ class MilvusCorpus:
     def document(self, doc_id: str) -> Document | None:
         """The document at a revision written whole (of two, during a write or after one that stopped, either)."""
         with self._failing():
-            heads = self.client.query(self.documents, filter=f"doc_key == {key(doc_id)} and part == 0",
-                                      output_fields=["doc", "revision", "chunks"])
-            whole = sorted(at for _, at in self._whole(heads))
+            whole = sorted(at for _, at in self._whole(self._heads(doc_id, ["doc", "revision", "chunks"])))
         return self.document_at(doc_id, whole[0]) if whole else None
 
     def document_at(self, doc_id: str, at: str) -> Document:
@@ -345,6 +343,10 @@ class MilvusCorpus:
             rows += self.client.query(collection, filter=f"key in {keys[lo:lo + QUERY_BATCH]}", output_fields=fields)
         return rows
 
+    def _heads(self, doc_id: str, fields: list[str]) -> list[dict]:
+        """The first part's row of each revision of the document that Milvus holds."""
+        return self.client.query(self.documents, filter=f"doc_key == {key(doc_id)} and part == 0", output_fields=fields)
+
     def _fetch_document(self, doc_id: str, at: str) -> Document:
         with self._failing():
             parts = self.client.query(self.documents, filter=f'doc_key == {key(doc_id)} and revision == "{at}"',
@@ -370,8 +372,7 @@ class MilvusCorpus:
     def _delete(self, doc_id: str, keep: str | None = None, kept_stems: set[str] = frozenset()) -> bool:
         """Delete the document's rows of every revision but ``keep``, by their keys (a filter would scan every row),
         and the stems of the lexicon that no chunk holds any more; whether there were any rows."""
-        heads = self.client.query(self.documents, filter=f"doc_key == {key(doc_id)} and part == 0",
-                                  output_fields=["revision", "parts", "chunks", "units"])
+        heads = self._heads(doc_id, ["revision", "parts", "chunks", "units"])
         old = [head for head in heads if head["revision"] != keep]
         stems = set()
         for head in old:
