@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .answer.answer_type import fitting
 from .answer.answers import make_answers
 from .answer.confidence import Calibration, bundled_calibration
 from .answer.question import check_question
@@ -120,7 +121,7 @@ class Pipeline:
         retrieval = self.retrieve(question, top_k)
         retrieved = time.perf_counter()
         found = [] if speaker_unnamed(retrieval, self.reader.passages) else \
-            self.reader.run(retrieval.question, retrieval.passages)
+            fitting(self.reader.run(retrieval.question, retrieval.passages), retrieval)
         threshold = self.calibration.threshold if self.settings.min_confidence is None else self.settings.min_confidence
         answers = make_answers(found, retrieval, self.calibration, max_answers or self.settings.max_answers, threshold)
         done = time.perf_counter()

@@ -5,6 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from rag.answer.answer_type import STATES_QUANTITY
 from rag.cli import cli
 from rag.metrics import answer_matches
 from rag.pipeline import Pipeline
@@ -79,6 +80,18 @@ def test_what_a_speaker_the_articles_never_name_said_has_no_answer(seeded_pipeli
 def test_what_a_named_speaker_said_is_read(seeded_pipeline, question):
     reply = seeded_pipeline.ask(question)
     assert not reply.no_answer and reply.answers[0].doc_id == "000_4cb28fa25178b61e"  # Lawrow's speech
+
+def test_how_long_is_never_answered_by_an_anniversary(seeded_pipeline):
+    reply = seeded_pipeline.ask("Wie lange dauerte das Telefonat zwischen Xi und Putin in Minuten?")
+    assert reply.no_answer and reply.passages  # the reader alone answers "dritten Jahrestag" (0.76)
+
+
+@pytest.mark.parametrize("question", ["Wie viele Tage dauerte Putins Besuch in China?",
+                                      "How many years ago did China and Russia establish diplomatic relations?"])
+def test_how_many_is_answered_by_a_number(seeded_pipeline, question):
+    reply = seeded_pipeline.ask(question)
+    assert not reply.no_answer and all(STATES_QUANTITY.search(answer.text) for answer in reply.answers)
+
 
 @pytest.fixture
 def runner(seeded_index_dir, monkeypatch):
