@@ -117,6 +117,59 @@ def test_a_write_that_stopped_half_way_is_written_again_by_the_next_ingest(milvu
     assert milvus_pipeline.ingest([changed]).unchanged == ["schule"]
 
 
+def meanwhile(monkeypatch, other_write) -> None:
+    """Another writer runs ``other_write`` whole while this one is between its document's rows and its chunks."""
+    insert = MilvusCorpus._insert
+
+    def interleaved(self, collection, rows):
+        if collection == self.chunks:
+            monkeypatch.setattr(MilvusCorpus, "_insert", insert)  # the other writer's inserts run as usual
+            other_write()
+        insert(self, collection, rows)
+    monkeypatch.setattr(MilvusCorpus, "_insert", interleaved)
+
+
+def test_of_two_writers_of_one_document_the_later_stays_whole(milvus_pipeline, monkeypatch):
+    corpus = milvus_pipeline.corpus
+    milvus_pipeline.ingest(ARTICLES)
+    earlier = Document("schule", ARTICLES[1].text + " Sie kostet acht Millionen Euro. " * 3, "Schule")
+    later = Document("schule", ARTICLES[1].text + " Sie kostet neun Millionen Euro.", "Schule")
+    meanwhile(monkeypatch, lambda: milvus_pipeline.ingest([later]))
+    milvus_pipeline.ingest([earlier])  # the later write deleted this one's rows before its chunks went in
+    heads = corpus._heads("schule", ["revision"])
+    assert len(heads) == 1 and milvus_pipeline.document("schule") == later
+    assert corpus.catalogue()["schule"].chunk_count == len(chunk_keys(corpus, "schule"))  # no chunk left over
+    assert milvus_pipeline.ingest([later]).unchanged == ["schule"]
+    assert milvus_pipeline.search("acht Millionen Euro") and \
+        all(p.doc_id != "schule" or "acht" not in p.text for p in milvus_pipeline.search("acht Millionen Euro"))
+
+
+def test_a_document_removed_during_its_write_stays_removed(milvus_pipeline, monkeypatch):
+    corpus = milvus_pipeline.corpus
+    milvus_pipeline.ingest(ARTICLES)
+    changed = Document("schule", ARTICLES[1].text + " Sie kostet acht Millionen Euro.", "Schule")
+    meanwhile(monkeypatch, lambda: milvus_pipeline.remove("schule"))
+    milvus_pipeline.ingest([changed])
+    assert "schule" not in corpus.catalogue() and chunk_keys(corpus, "schule") == set()
+    assert corpus.known_fraction(terms("Turnhalle")) == 0.0  # its stems left the lexicon with it
+
+
+def test_a_revision_names_its_content_and_the_order_of_its_write():
+    assert milvus.digest("0123abcd@6530a1b2c3d4e") == "0123abcd" and milvus.stamp("0123abcd@6530a1b2c3d4e") > 0
+    assert milvus.digest("0123abcd") == "0123abcd" and milvus.stamp("0123abcd") == 0  # written before stamps
+
+
+def test_each_write_of_a_document_is_stamped_after_the_last(milvus_pipeline, monkeypatch):
+    corpus = milvus_pipeline.corpus
+    milvus_pipeline.ingest(ARTICLES)
+    [first] = [head["revision"] for head in corpus._heads("schule", ["revision"])]
+    monkeypatch.setattr(milvus.time, "time_ns", lambda: 0)  # a writer whose clock is far behind
+    milvus_pipeline.ingest([Document("schule", "Die Schule ist geschlossen.", "Schule")])
+    [second] = [head["revision"] for head in corpus._heads("schule", ["revision"])]
+    assert milvus.stamp(second) == milvus.stamp(first) + 1
+    assert milvus_pipeline.document("schule").text == "Die Schule ist geschlossen."
+
+
 def test_the_documents_are_listed_page_by_page(milvus_pipeline, monkeypatch):
     monkeypatch.setattr(milvus, "PAGE_ROWS", 2)  # Milvus returns at most 16,384 rows per query: a corpus outgrows that
     milvus_pipeline.ingest(ARTICLES)
@@ -140,7 +193,7 @@ def test_each_chunk_has_the_units_and_terms_a_snapshot_gives_it(tmp_path):
     keys = []
     for row in rows:
         chunk = snapshot.chunk(row)
-        at = corpus.catalogue([chunk.doc_id])[chunk.doc_id].revision
+        [at] = [head["revision"] for head in corpus._heads(chunk.doc_id, ["revision"])]
         keys.append(key(chunk.doc_id, at, int(chunk.id.rsplit("#", 1)[1])))
     found = {hit["key"]: hit for hit in corpus._get(corpus.chunks, keys, milvus.HIT_FIELDS)}
     candidates = corpus.candidates([found[k] for k in keys])

@@ -16,16 +16,19 @@ corpus made by another model is never searched with this one's vectors):
   a write that deletes a revision takes out the stems that Milvus's BM25 then finds in no chunk.
 
 Rows are keyed by 64-bit hashes, so no user string is ever spliced into a filter. A write upserts the document's new
-revision, then deletes its other revisions: a question asked meanwhile may see both for a moment, never neither, and a
-write acknowledged is in Milvus. The same document written by two writers at once is not safe (each deletes the
-other's revision by its keys, and chunks inserted after that are left without their document); ``rag ingest
---shard`` gives each writer its own documents.
+revision, then deletes its older revisions: a question asked meanwhile may see both for a moment, never neither, and a
+write acknowledged is in Milvus. A revision is named by its content's digest and a stamp ("digest@stamp"): the
+microseconds of the write's start, and always above the stamps of the revisions it found, so writes of one document
+are ordered even across machines whose clocks differ. Two writers of one document at once each delete only what is
+older than their own revision, so the later stamp's revision stays, whole; a write whose revision a later one (or a
+removal) deleted while it was still inserting deletes what it inserted after that.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
+import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -55,6 +58,16 @@ LAYOUT = 2  # of the rows: a corpus written in another layout is another corpus 
 DOCUMENTS_CACHED = 64  # documents' texts a worker keeps (bounded: answers read the documents of a few passages)
 
 log = logging.getLogger(__name__)
+
+
+def digest(at: str) -> str:
+    """The content digest of a revision ("digest@stamp"; a revision written before stamps is its digest)."""
+    return at.partition("@")[0]
+
+
+def stamp(at: str) -> int:
+    """The write order of a revision (0 for one written before stamps)."""
+    return int(at.partition("@")[2] or "0", 16)
 
 
 def key(*parts: object) -> int:
@@ -173,7 +186,7 @@ class MilvusCorpus:
             whole = self._whole(heads)
         revisions = Counter(head["doc"] for head in heads)
         return {head["doc"]: StoredDocument(head["doc"], head["title"], head["meta"], head["chars"], head["chunks"],
-                                            head["revision"] if revisions[head["doc"]] == 1 else "")
+                                            digest(head["revision"]) if revisions[head["doc"]] == 1 else "")
                 for head in heads if (head["doc"], head["revision"]) in whole}
 
     def _whole(self, heads: list[dict]) -> set[tuple[str, str]]:
@@ -191,20 +204,20 @@ class MilvusCorpus:
         return self._count(self.chunks, "")
 
     def document(self, doc_id: str) -> Document | None:
-        """The document at a revision written whole (of two, during a write or after one that stopped, either)."""
+        """The document at its latest revision written whole (of two, during a write or after one that stopped)."""
         with self._failing():
-            whole = sorted(at for _, at in self._whole(self._heads(doc_id, ["doc", "revision", "chunks"])))
-        return self.document_at(doc_id, whole[0]) if whole else None
+            whole = [at for _, at in self._whole(self._heads(doc_id, ["doc", "revision", "chunks"]))]
+        return self.document_at(doc_id, max(whole, key=stamp)) if whole else None
 
     def document_at(self, doc_id: str, at: str) -> Document:
         """The document at revision ``at`` (a worker keeps the last few it read)."""
         return self._document_at(doc_id, at)
 
     def put(self, entry: Entry) -> None:
-        """Write a document's revision, then delete its others. The document's rows come first (every chunk in
+        """Write a document's revision, then delete its older ones. The document's rows come first (every chunk in
         Milvus has its document) and its chunks last, in order: a revision without its last chunk is not listed
         (``catalogue``), so the document's next ingest writes it again and cleans what the stopped write left."""
-        document, at = entry.document, revision(entry.document)
+        document = entry.document
         doc_key = key(document.id)
         unit_starts = entry.unit_spans[:, 0]  # a chunk's units: those that start in it
         unit_lo = np.searchsorted(unit_starts, entry.chunk_spans[:, 0], "left").tolist()
@@ -212,6 +225,7 @@ class MilvusCorpus:
         text = document.text
         parts = max(1, -(-len(text) // PART_CHARS))
         with self._failing():
+            at = self._new_revision(document)
             self._insert(self.documents, [
                 {"key": key(document.id, at, "part", p), "doc_key": doc_key, "doc": document.id, "revision": at,
                  "part": p, "parts": parts, "title": document.title, "meta": document.meta,
@@ -236,7 +250,16 @@ class MilvusCorpus:
                 chunk_rows.append(row)
             self._insert(self.lexicon, [{"key": key(stem), "placeholder": PLACEHOLDER} for stem in stems])
             self._insert(self.chunks, chunk_rows)  # last: its last row marks the revision written whole
-            self._delete(document.id, keep=at, kept_stems=stems)
+            self._delete(document.id, older_than=at, kept_stems=stems)
+            if not any(head["revision"] == at for head in self._heads(document.id, ["revision"])):
+                # a later write or a removal deleted this revision meanwhile: what went in after that goes too
+                self._forget(sorted(self._drop(document.id, {"revision": at, "parts": parts, "chunks": len(chunk_rows),
+                                                             "units": len(entry.unit_spans)})))
+
+    def _new_revision(self, document: Document) -> str:
+        """The revision a write of ``document`` stores: its digest, stamped after every revision of it found."""
+        found = [stamp(head["revision"]) for head in self._heads(document.id, ["revision"])]
+        return f"{revision(document)}@{max([time.time_ns() // 1000] + [s + 1 for s in found]):x}"
 
     def remove(self, doc_id: str) -> bool:
         with self._failing():
@@ -369,26 +392,28 @@ class MilvusCorpus:
         for lo in range(0, len(rows), QUERY_BATCH):
             self.client.upsert(collection, rows[lo:lo + QUERY_BATCH])
 
-    def _delete(self, doc_id: str, keep: str | None = None, kept_stems: set[str] = frozenset()) -> bool:
-        """Delete the document's rows of every revision but ``keep``, by their keys (a filter would scan every row),
-        and the stems of the lexicon that no chunk holds any more; whether there were any rows."""
+    def _delete(self, doc_id: str, older_than: str | None = None, kept_stems: set[str] = frozenset()) -> bool:
+        """Delete the document's rows of every revision (older than ``older_than``), and the stems of the lexicon
+        that no chunk holds any more; whether there were any rows."""
         heads = self._heads(doc_id, ["revision", "parts", "chunks", "units"])
-        old = [head for head in heads if head["revision"] != keep]
-        stems = set()
-        for head in old:
-            at = head["revision"]
-            chunk_keys = [key(doc_id, at, i) for i in range(head["chunks"])]
-            for row in self._get(self.chunks, chunk_keys, ["lexical"]):
-                stems.update(row["lexical"].split())
-            for name, keys in ((self.chunks, chunk_keys),
-                               (self.units, [key(doc_id, at, "unit", i) for i in range(head["units"])]),
-                               (self.documents, [key(doc_id, at, "part", p) for p in range(head["parts"])])):
-                for lo in range(0, len(keys), QUERY_BATCH):
-                    self.client.delete(name, ids=keys[lo:lo + QUERY_BATCH])
+        old = [head for head in heads if older_than is None or stamp(head["revision"]) < stamp(older_than)]
+        stems = set().union(*(self._drop(doc_id, head) for head in old))
         self._forget(sorted(stems - kept_stems))
-        if old:
-            self._document_at.cache_clear()
         return bool(old)
+
+    def _drop(self, doc_id: str, head: dict) -> set[str]:
+        """Delete one revision's rows by their keys (a filter would scan every row); the stems its chunks held."""
+        at, stems = head["revision"], set()
+        chunk_keys = [key(doc_id, at, i) for i in range(head["chunks"])]
+        for row in self._get(self.chunks, chunk_keys, ["lexical"]):
+            stems.update(row["lexical"].split())
+        for name, keys in ((self.chunks, chunk_keys),
+                           (self.units, [key(doc_id, at, "unit", i) for i in range(head["units"])]),
+                           (self.documents, [key(doc_id, at, "part", p) for p in range(head["parts"])])):
+            for lo in range(0, len(keys), QUERY_BATCH):
+                self.client.delete(name, ids=keys[lo:lo + QUERY_BATCH])
+        self._document_at.cache_clear()
+        return stems
 
     def _forget(self, stems: list[str]) -> None:
         """Take out of the lexicon the ``stems`` that Milvus's BM25 finds in no chunk now."""
