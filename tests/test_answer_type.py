@@ -15,6 +15,7 @@ from rag.types import Document
     "How many people visited the fair?", "By how much did exports fall?", "How old is he?",
     "Combien de contrats ont été signés ?", "¿Cuántas personas murieron?", "Quanti accordi hanno firmato?",
     "Сколько стоит газ?", "Ile kosztuje gazociąg?", "Ticaret hacmi kaç milyar dolardı?", "签了多少协议？",
+    "Quanto gas ha importato la Cina?", "¿cuantos acuerdos firmaron?",
 ])
 def test_questions_of_quantity_in_many_languages(question):
     assert expected_answer(question) is STATES_QUANTITY
@@ -32,6 +33,7 @@ def test_questions_of_duration_in_many_languages(question):
 @pytest.mark.parametrize("question", [
     "Was sagte Lawrow über eine Allianz?", "Wer traf Putin in Peking?", "When did Xi fly to Moscow?",
     "Rusya ile Çin ne imzaladı?",  # Turkish "ile" ("with") is no Polish "ile" ("how many")
+    "¿Qué dijo Xi en cuanto a Ucrania?", "Cosa ha detto Lavrov per quanto riguarda la NATO?",  # "regarding"
 ])
 def test_other_questions_may_have_any_answer(question):
     assert expected_answer(question) is None
@@ -41,7 +43,7 @@ def test_other_questions_may_have_any_answer(question):
     "13,5 Prozent", "sechs Tage", "rund ein Dutzend Abkommen", "zehntausende Menschen", "Hunderten", "einundzwanzig",
     "dreihundertfünfzig", "zwei Drittel seiner Bevölkerung", "das Zehnfache", "Keiner", "mehrere Tausend",
     "four", "two-thirds", "twice", "hundreds", "fifteen", "None", "dix-sept", "veintidós", "Millionen",
-    "несколько тысяч", "двух",
+    "несколько тысяч", "двух", "viel Einfluss", "weniger als erwartet",
 ])
 def test_numbers_digits_and_amounts_state_a_quantity(text):
     assert STATES_QUANTITY.search(text) and STATES_DURATION.search(text)

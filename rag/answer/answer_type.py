@@ -17,9 +17,10 @@ from .retrieve import Retrieval
 DURATION_QUESTION = re.compile(
     r"(?i)\b(?:how\s+long|wie\s+lange?|combien\s+de\s+temps|cu[aá]nto\s+tiempo|quanto\s+tempo|"
     r"сколько\s+времени|jak\s+długo|ne\s+kadar\s+sür)|多久|多长时间")
-QUANTITY_QUESTION = re.compile(  # how many / how much / how old, at the question's start or after a preposition
-    r"(?i)\b(?:how\s+(?:many|much|old)|wie\s*(?:viele?|alt)|combien|cu[aá]nt[oa]s?|quant[oaie]|quantos|quantas|"
-    r"hoeveel|сколько|kaç)\b|^\W*ile\b|多少|几[个位名次年天]")  # Polish "ile" first: Turkish "ile" means "with"
+QUANTITY_QUESTION = re.compile(  # how many / how much / how old; words that also mean "regarding" ("en cuanto a",
+    # "per quanto riguarda") or "with" (Turkish "ile") only where they can only ask
+    r"(?i)\b(?:how\s+(?:many|much|old)|wie\s*(?:viele?|alt)|combien|cuánt[oa]s?|cuant[oa]s|quant[ie]|quantos|"
+    r"quantas|hoeveel|сколько|kaç)\b|^\W*(?:ile|quant[oa])\b|多少|几[个位名次年天]")
 GERMAN_PARTS = r"ein|zwei|drei|vier|fünf|sech|sechs|sieb|sieben|acht|neun|zehn|elf|zwölf|zwanzig|zig|ßig|hundert|" \
                r"tausend|und"
 NUMBER_WORDS = (  # whole words; a German number is a compound of GERMAN_PARTS ("einundzwanzig", "zehntausende")
@@ -34,11 +35,12 @@ NUMBER_WORDS = (  # whole words; a German number is a compound of GERMAN_PARTS (
     r"\w*(?:hälfte|drittel|viertel)\w*|half|halb\w*|thirds?|quarters?|moitié|tiers|mitad|metà|"  # fractions
     rf"(?!einfach)(?:{GERMAN_PARTS}|viel|mehr)+fache[nrs]?|(?:two|three|four|five|ten|hundred|many)fold|"
     r"twice|thrice|"
-    r"kein\w*|null|none|zero|zéro|cero|mehrere\w*|einige\w*|wenige\w*|viele\w*|zahlreiche\w*|"  # amounts
-    r"several|many|few|numerous|multiple|plusieurs|nombreu\w*|varios|varias|muchos|muchas|alcuni|molti|molte|"
+    r"kein\w*|null|none|zero|zéro|cero|mehrere\w*|einige\w*|wenig\w*|viel\w*|mehr|weniger|zahlreiche\w*|"  # amounts
+    r"several|many|few|numerous|multiple|much|little|more|less|plusieurs|nombreu\w*|beaucoup|peu|varios|varias|"
+    r"mucho|muchos|muchas|poco|pocos|alcuni|molto|molti|molte|много|мало|"
     r"один|одна|одного|два|две|двух|три|трёх|трех|четыре|четырёх|пять|пяти|шесть|шести|семь|семи|восемь|восьми|"
     r"девять|девяти|десять|десяти|\w+надцат[ьи]|двадцат[ьи]|тридцат[ьи]|сорок|сто|сотни|тысяч\w*|миллион\w*|"
-    r"миллиард\w*|несколько|много")
+    r"миллиард\w*|несколько")
 STATES_QUANTITY = re.compile(rf"\d|\b(?:{NUMBER_WORDS})\b", re.IGNORECASE)
 TIME_UNITS = (
     r"sekunden?|minuten?|stunden?|tage?n?|tages|wochen?|monate?n?|monats|jahre?n?|jahres|jahrzehnte?n?|"
