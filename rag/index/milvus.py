@@ -72,8 +72,8 @@ def stamp(at: str) -> int:
 
 def key(*parts: object) -> int:
     """A signed 64-bit key for a document, chunk, unit or stem."""
-    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
+    hashed = hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(hashed, "little", signed=True)
 
 
 @dataclass
