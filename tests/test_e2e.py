@@ -81,6 +81,7 @@ def test_what_a_named_speaker_said_is_read(seeded_pipeline, question):
     reply = seeded_pipeline.ask(question)
     assert not reply.no_answer and reply.answers[0].doc_id == "000_4cb28fa25178b61e"  # Lawrow's speech
 
+
 def test_how_long_is_never_answered_by_an_anniversary(seeded_pipeline):
     reply = seeded_pipeline.ask("Wie lange dauerte das Telefonat zwischen Xi und Putin in Minuten?")
     assert reply.no_answer and reply.passages  # the reader alone answers "dritten Jahrestag" (0.76)

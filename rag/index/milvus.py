@@ -207,7 +207,7 @@ class MilvusCorpus:
         """The document at its latest revision written whole (of two, during a write or after one that stopped)."""
         with self._failing():
             whole = [at for _, at in self._whole(self._heads(doc_id, ["doc", "revision", "chunks"]))]
-        return self.document_at(doc_id, max(whole, key=stamp)) if whole else None
+        return self.document_at(doc_id, max(whole, key=lambda at: (stamp(at), at))) if whole else None
 
     def document_at(self, doc_id: str, at: str) -> Document:
         """The document at revision ``at`` (a worker keeps the last few it read)."""
