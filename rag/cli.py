@@ -12,6 +12,14 @@ from pydantic import ValidationError
 
 from .errors import RagError
 from .settings import MODES, Settings, bounds, default
+from .types import NoAnswerReason
+
+NO_ANSWER_SAYS = {  # by the reply's no_answer_reason (from a server too old to give one: NOT_CONFIDENT's)
+    NoAnswerReason.NO_PASSAGES.value: "nothing in the articles matches the question.",
+    NoAnswerReason.SPEAKER_NOT_NAMED.value: "the articles found never name the person the question asks about.",
+    NoAnswerReason.NOT_OF_THE_KIND_ASKED.value: "no passage found states the number, amount or time asked for.",
+    NoAnswerReason.NOT_CONFIDENT.value: "no extract found in the articles answers it confidently.",
+}
 
 
 class RagGroup(click.Group):
@@ -105,7 +113,8 @@ def ask(question: str, as_json: bool, top_k: int | None, max_answers: int | None
         click.echo(json.dumps(reply, ensure_ascii=False, indent=2))
         return
     if reply["no_answer"]:
-        click.echo("No answer found in the articles. Closest passages:")
+        why = NO_ANSWER_SAYS.get(reply.get("no_answer_reason"), NO_ANSWER_SAYS[NoAnswerReason.NOT_CONFIDENT.value])
+        click.echo(f"No answer: {why}" + (" Closest passages:" if reply["passages"] else ""))
     for i, answer in enumerate(reply["answers"], start=1):
         context, sentence = answer["context"], answer["sentence"]
         in_sentence = context["text"][sentence["start"] - context["start"]:sentence["end"] - context["start"]]

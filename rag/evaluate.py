@@ -10,13 +10,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import IndexUnavailable, InvalidInput
 from .metrics import answer_matches, exact_match, f1_score
 from .settings import MODES, Settings
-from .types import Document, reply_to_dict
+from .types import Document, Reply, reply_to_dict
 
 TOP_K = 10          # passages asked for per question: enough for MRR@10
 MAX_ANSWER_CHARS = 300  # an answer longer than this never counts as a hit (the contract's limit)
@@ -334,8 +334,7 @@ def _squad_result(pipeline, q: Question, mode: str, threshold: float) -> dict:
     ranked_top = reply.answers[0] if reply.answers else None
     hit_ranked = bool(ranked_top and ranked_top.doc_id == q.doc_id
                       and covers(ranked_top.start, ranked_top.end, q.spans))
-    reply.answers = [a for a in reply.answers if a.score >= threshold]
-    reply.no_answer = not reply.answers
+    reply = _served(reply, threshold)
     top = reply.answers[0] if reply.answers else None
     hit = hit_ranked and top is ranked_top
     answer_text = top.text if top else ""
@@ -350,10 +349,15 @@ def _squad_result(pipeline, q: Question, mode: str, threshold: float) -> dict:
             "latency_ms": round(latency, 2)}
 
 
-def _reply_fields(reply) -> dict:
+def _served(reply: Reply, threshold: float) -> Reply:
+    """The reply as the service gives it: without the answers below ``threshold``."""
+    return replace(reply, answers=[a for a in reply.answers if a.score >= threshold])
+
+
+def _reply_fields(reply: Reply) -> dict:
     d = reply_to_dict(reply)
-    return {"question": d["question"], "no_answer": d["no_answer"], "answers": d["answers"],
-            "passages": d["passages"], "timings_ms": d["timings_ms"]}
+    return {"question": d["question"], "no_answer": d["no_answer"], "no_answer_reason": d["no_answer_reason"],
+            "answers": d["answers"], "passages": d["passages"], "timings_ms": d["timings_ms"]}
 
 
 def _squad_metrics(rows: list[dict]) -> dict:
@@ -432,8 +436,7 @@ def _qa_result(pipeline, q: dict, mode: str, threshold: float) -> dict:
     ranked_top = reply.answers[0] if reply.answers else None
     ranked_right = bool(q["answerable"] and ranked_top and ranked_top.doc_id in q["doc_ids"]
                         and answer_matches(ranked_top.text, q["answers"]))
-    reply.answers = [a for a in reply.answers if a.score >= threshold]
-    reply.no_answer = not reply.answers
+    reply = _served(reply, threshold)
     correct = (ranked_right and bool(reply.answers)) if q["answerable"] else reply.no_answer
     rank = doc_rank((p.doc_id for p in reply.passages), q["doc_ids"]) if q["doc_ids"] else None
     return {"mode": mode, "id": q["id"], "lang": q["lang"], "kind": q["kind"], **_reply_fields(reply),

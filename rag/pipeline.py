@@ -23,7 +23,7 @@ from .index.store import StoreConfig
 from .index.update import IngestReport, Update
 from .index.versions import Index
 from .settings import MODES, Settings
-from .types import Document, Passage, Reply
+from .types import Document, NoAnswerReason, Passage, Reply
 
 if TYPE_CHECKING:
     from .index.chunk import DocumentSpans
@@ -120,11 +120,15 @@ class Pipeline:
         started = time.perf_counter()
         retrieval = self.retrieve(question, top_k)
         retrieved = time.perf_counter()
-        found = [] if speaker_unnamed(retrieval, self.reader.passages) else \
-            fitting(self.reader.run(retrieval.question, retrieval.passages), retrieval)
+        found, reason = [], None  # without passages, the reply's reason is NO_PASSAGES
+        if retrieval.passages and speaker_unnamed(retrieval, self.reader.passages):
+            reason = NoAnswerReason.SPEAKER_NOT_NAMED
+        elif read := self.reader.run(retrieval.question, retrieval.passages):
+            found = fitting(read, retrieval)
+            reason = None if found else NoAnswerReason.NOT_OF_THE_KIND_ASKED
         threshold = self.calibration.threshold if self.settings.min_confidence is None else self.settings.min_confidence
         answers = make_answers(found, retrieval, self.calibration, max_answers or self.settings.max_answers, threshold)
         done = time.perf_counter()
         return Reply(retrieval.question, answers, retrieval.passages,
                      {"retrieve": round((retrieved - started) * 1000, 2), "read": round((done - retrieved) * 1000, 2),
-                      "total": round((done - started) * 1000, 2)})
+                      "total": round((done - started) * 1000, 2)}, no_answer_reason=reason)

@@ -3,6 +3,7 @@ Every span is a half-open [start, end) into its document's original text."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 
 DOCUMENTED = {"use_attribute_docstrings": True}  # pydantic reads the field docstrings below into the API schema
 
@@ -70,6 +71,15 @@ class Answer:
     """the paragraph around the sentence, cut to about 600 characters"""
 
 
+class NoAnswerReason(str, Enum):
+    """Why a reply has no answer."""
+
+    NO_PASSAGES = "no_passages"  # nothing in the corpus matches the question (or the corpus is empty)
+    SPEAKER_NOT_NAMED = "speaker_not_named"  # it asks what someone said whom no document read names
+    NOT_OF_THE_KIND_ASKED = "not_of_the_kind_asked"  # it asks how many/much/long; no span read states that
+    NOT_CONFIDENT = "not_confident"  # no answer is confident enough
+
+
 @dataclass
 class Reply:
     question: str
@@ -78,13 +88,24 @@ class Reply:
     timings_ms: dict[str, float]
     no_answer: bool = False
     """true when no answer is confident enough (set from ``answers``)"""
+    no_answer_reason: NoAnswerReason | None = None
+    """why there is no answer (null when there are answers): "no_passages": nothing in the documents matches;
+    "speaker_not_named": the question asks what someone said whom the documents of its top passages never name;
+    "not_of_the_kind_asked": it asks how many, how much or how long, and no span read states that; "not_confident":
+    no answer is confident enough"""
 
     __pydantic_config__ = DOCUMENTED
 
     def __post_init__(self):
         self.no_answer = not self.answers
+        if self.answers:
+            self.no_answer_reason = None
+        elif self.no_answer_reason is None:
+            self.no_answer_reason = NoAnswerReason.NOT_CONFIDENT if self.passages else NoAnswerReason.NO_PASSAGES
 
 
 def reply_to_dict(reply: Reply) -> dict:
     """The /ask reply as JSON-ready data."""
-    return asdict(reply)
+    data = asdict(reply)
+    data["no_answer_reason"] = reply.no_answer_reason and reply.no_answer_reason.value
+    return data

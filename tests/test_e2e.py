@@ -9,6 +9,7 @@ from rag.answer.answer_type import STATES_QUANTITY
 from rag.cli import cli
 from rag.metrics import answer_matches
 from rag.pipeline import Pipeline
+from rag.types import NoAnswerReason
 
 from .conftest import assert_spans_exact, in_store
 
@@ -72,7 +73,7 @@ def test_several_answers_come_from_different_places(seeded_pipeline):
                                       "What did Stoltenberg say about the phone call between Xi and Putin?"])
 def test_what_a_speaker_the_articles_never_name_said_has_no_answer(seeded_pipeline, question):
     reply = seeded_pipeline.ask(question)  # the reader alone answers both with others' words
-    assert reply.no_answer and reply.passages
+    assert reply.no_answer and reply.passages and reply.no_answer_reason == NoAnswerReason.SPEAKER_NOT_NAMED
 
 
 @pytest.mark.parametrize("question", ["Was sagte Lawrow über ein Bündnis mit China?",
@@ -85,6 +86,7 @@ def test_what_a_named_speaker_said_is_read(seeded_pipeline, question):
 def test_how_long_is_never_answered_by_an_anniversary(seeded_pipeline):
     reply = seeded_pipeline.ask("Wie lange dauerte das Telefonat zwischen Xi und Putin in Minuten?")
     assert reply.no_answer and reply.passages  # the reader alone answers "dritten Jahrestag" (0.76)
+    assert reply.no_answer_reason == NoAnswerReason.NOT_OF_THE_KIND_ASKED
 
 
 @pytest.mark.parametrize("question", ["Wie viele Tage dauerte Putins Besuch in China?",
@@ -116,6 +118,13 @@ def test_cli_ask_prints_the_short_answer_then_its_sentence_and_passages(runner):
     assert result.exit_code == 0 and "004_436c9eb40a421347" in result.output and "Passages:" in result.output
     first, _, sentence = result.output.split("\n")[:3]
     assert first.startswith("[1] ") and sentence.strip().startswith("in: ") and first[4:] in sentence
+
+
+def test_cli_ask_says_why_there_is_no_answer(runner):
+    result = runner.invoke(cli, ["ask", "What did Stoltenberg say about the phone call between Xi and Putin?"])
+    assert result.exit_code == 0 and "Passages:" in result.output
+    assert result.output.startswith("No answer: the articles found never name the person the question asks about. "
+                                    "Closest passages:")
 
 
 def test_cli_errors_are_messages_not_tracebacks(runner, tmp_path, monkeypatch):

@@ -18,7 +18,12 @@ const WORDS = {
     ask: "Ask",
     close: "Close the document",
     searching: "Searching the articles…",
-    noAnswer: "No confident answer found in the articles.",
+    noAnswer: { // by the reply's no_answer_reason
+      not_confident: "No confident answer found in the articles.",
+      no_passages: "Nothing in the articles matches the question.",
+      speaker_not_named: "The articles found never name the person the question asks about.",
+      not_of_the_kind_asked: "No passage found states the number, amount or time asked for.",
+    },
     closest: "Closest passages",
     sources: "Sources",
     confidence: (percent) => `confidence ${percent} %`,
@@ -59,7 +64,12 @@ const WORDS = {
     ask: "Fragen",
     close: "Dokument schließen",
     searching: "Die Artikel werden durchsucht …",
-    noAnswer: "Keine sichere Antwort in den Artikeln gefunden.",
+    noAnswer: {
+      not_confident: "Keine sichere Antwort in den Artikeln gefunden.",
+      no_passages: "Nichts in den Artikeln passt zu der Frage.",
+      speaker_not_named: "Die gefundenen Artikel nennen die Person nicht, nach der gefragt wird.",
+      not_of_the_kind_asked: "Keine gefundene Passage nennt die gefragte Zahl, Menge oder Dauer.",
+    },
     closest: "Nächstliegende Passagen",
     sources: "Quellen",
     confidence: (percent) => `Konfidenz ${percent} %`,
@@ -376,7 +386,8 @@ const WORDS = {
     container.replaceChildren();
     if (data.no_answer) {
       container.classList.add("unanswered");
-      container.append(el("p", "no-answer", words.noAnswer));
+      const why = Object.hasOwn(words.noAnswer, data.no_answer_reason) ? data.no_answer_reason : "not_confident";
+      container.append(el("p", "no-answer", words.noAnswer[why])); // a reply saved before replies gave reasons: "not_confident"
     } else {
       const answers = el("div", "answers");
       data.answers.forEach((answer, i) => answers.append(renderAnswer(answer, i + 1))); // cited [1], [2], [3]

@@ -35,7 +35,7 @@ def assert_passages_exact(texts: DocumentTexts, passages: list[dict]) -> None:
 def assert_reply_exact(client, reply: dict, max_answers: int = 3) -> None:
     """Every answer, context and passage of an /ask reply is its document's text[start:end]."""
     texts = DocumentTexts(client)
-    assert reply["no_answer"] == (reply["answers"] == [])
+    assert reply["no_answer"] == (reply["answers"] == []) == (reply["no_answer_reason"] is not None)
     assert len(reply["answers"]) <= max_answers
     assert_passages_exact(texts, reply["passages"])
     passage_ids = {p["id"] for p in reply["passages"]}

@@ -130,7 +130,8 @@ def test_deleting_everything_leaves_a_working_empty_service(writable_client):
         assert writable_client.delete(document_url(row["id"])).status_code == 204
     assert writable_client.get("/documents").json() == {"documents": [], "total": 0}
     reply = writable_client.post("/ask", json={"question": "Was sagte Lawrow?"})
-    assert reply.status_code == 200 and reply.json()["no_answer"] is True and reply.json()["passages"] == []
+    assert reply.status_code == 200 and reply.json()["passages"] == []
+    assert reply.json()["no_answer"] is True and reply.json()["no_answer_reason"] == "no_passages"
     assert writable_client.get("/search", params={"q": "Lawrow"}).json() == {"passages": []}
     assert writable_client.get("/health").json()["chunks"] == 0
 

@@ -15,15 +15,20 @@ pytestmark = pytest.mark.browser
 LOCALES = {"de": "de-DE", "en": "en-US"}
 SAYS = {  # the page's words this file checks, per language
     "de": {"title": "Frag die Nachrichten", "confidence": "Konfidenz", "no_answer": "Keine sichere Antwort in den "
-           "Artikeln gefunden.", "closest": "Nächstliegende Passagen", "too_long": "Die Frage hat {} Zeichen",
+           "Artikeln gefunden.", "closest": "Nächstliegende Passagen",
+           "speaker_not_named": "Die gefundenen Artikel nennen die Person nicht, nach der gefragt wird.",
+           "too_long": "Die Frage hat {} Zeichen",
            "empty": "Bitte zuerst eine Frage eingeben", "close": "Dokument schließen", "retry": "Erneut versuchen",
            "refused": {429: "zu viele Fragen in kurzer Zeit",
                        503: "die Artikel können gerade nicht durchsucht werden"}},
     "en": {"title": "Ask the news", "confidence": "confidence", "no_answer": "No confident answer found in the "
-           "articles.", "closest": "Closest passages", "too_long": "The question has {} characters",
+           "articles.", "closest": "Closest passages",
+           "speaker_not_named": "The articles found never name the person the question asks about.",
+           "too_long": "The question has {} characters",
            "empty": "Type a question first", "close": "Close the document", "retry": "Retry",
            "refused": {429: "too many questions in a short time", 503: "the articles cannot be searched right now"}},
 }
+UNNAMED_SPEAKER = "Was sagte Baerbock über die Partnerschaft von Russland und China?"  # the articles never name her
 SENTENCE_START = re.compile(r"^[A-ZÄÖÜ0-9„“\"»«(]")
 
 
@@ -70,6 +75,11 @@ def test_first_question_answers_in_the_readers_language(reader, language):
     assert reader.locator(".turn:last-child .confidence").first.inner_text().startswith(SAYS[language]["confidence"])
     assert reader.locator(".timing").count() == 0  # no developer timings
     assert not reader.locator(".turn:last-child details.sources").evaluate("(node) => node.open")
+
+
+def test_no_answer_says_why(reader, language):
+    ask(reader, UNNAMED_SPEAKER)
+    assert reader.locator(".turn:last-child .no-answer").inner_text() == SAYS[language]["speaker_not_named"]
 
 
 def test_no_answer_says_so_with_the_passages_collapsed(reader, language):
