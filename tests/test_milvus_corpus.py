@@ -154,6 +154,45 @@ def test_a_document_removed_during_its_write_stays_removed(milvus_pipeline, monk
     assert corpus.known_fraction(terms("Turnhalle")) == 0.0  # its stems left the lexicon with it
 
 
+def test_what_a_writer_stopped_after_a_later_write_left_is_never_read_and_goes_with_the_next_write(milvus_pipeline,
+                                                                                                   monkeypatch):
+    corpus = milvus_pipeline.corpus
+    milvus_pipeline.ingest(ARTICLES)
+    earlier = Document("schule", ARTICLES[1].text + " Sie kostet acht Millionen Euro. " * 3, "Schule")
+    later = Document("schule", ARTICLES[1].text + " Sie kostet neun Millionen Euro.", "Schule")
+    delete, deletes = MilvusCorpus._delete, []
+
+    def stopped_at_the_second(self, *args, **kwargs):  # the later write deletes; the earlier one is killed there
+        deletes.append(args)
+        if len(deletes) > 1:
+            raise RuntimeError("killed")
+        return delete(self, *args, **kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(MilvusCorpus, "_delete", stopped_at_the_second)
+        meanwhile(patch, lambda: milvus_pipeline.ingest([later]))
+        with pytest.raises(IndexUnavailable):
+            milvus_pipeline.ingest([earlier])
+    left = chunk_keys(corpus, "schule") - {key("schule", corpus._heads("schule", ["revision"])[0]["revision"], i)
+                                           for i in range(corpus.catalogue()["schule"].chunk_count)}
+    assert left  # the earlier write's chunks, inserted after the later write had deleted its revision
+    for question in ("acht Millionen Euro", "Schule Turnhalle"):
+        reply = milvus_pipeline.ask(question)  # never read: their revision is gone
+        assert all(p.doc_id != "schule" or "acht" not in p.text for p in reply.passages)
+    assert milvus_pipeline.document("schule") == later
+    milvus_pipeline.ingest([Document("schule", later.text + " Sie öffnet im Juni.", "Schule")])
+    assert chunk_keys(corpus, "schule").isdisjoint(left)
+    milvus_pipeline.remove("schule")
+    assert chunk_keys(corpus, "schule") == set() and corpus.known_fraction(terms("Turnhalle")) == 0.0
+
+
+def test_a_sweep_leaves_the_rows_of_a_revision_whose_head_is_there(milvus_pipeline):
+    corpus = milvus_pipeline.corpus
+    milvus_pipeline.ingest(ARTICLES)
+    before = chunk_keys(corpus, "schule")
+    assert corpus._sweep("schule", kept=set()) == set()  # as if its write had begun after the sweeper read the heads
+    assert chunk_keys(corpus, "schule") == before and milvus_pipeline.ask("Wie viele Klassenzimmer?").passages
+
+
 def test_a_revision_names_its_content_and_the_order_of_its_write():
     assert milvus.digest("0123abcd@6530a1b2c3d4e") == "0123abcd" and milvus.stamp("0123abcd@6530a1b2c3d4e") > 0
     assert milvus.digest("0123abcd") == "0123abcd" and milvus.stamp("0123abcd") == 0  # written before stamps

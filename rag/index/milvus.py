@@ -21,7 +21,8 @@ write acknowledged is in Milvus. A revision is named by its content's digest and
 microseconds of the write's start, and always above the stamps of the revisions it found, so writes of one document
 are ordered even across machines whose clocks differ. Two writers of one document at once each delete only what is
 older than their own revision, so the later stamp's revision stays, whole; a write whose revision a later one (or a
-removal) deleted while it was still inserting deletes what it inserted after that.
+removal) deleted while it was still inserting deletes what it inserted after that. If it is killed before it can, a
+search never returns those rows, and the document's next write or removal deletes them (``_sweep``).
 """
 from __future__ import annotations
 
@@ -299,7 +300,10 @@ class MilvusCorpus:
         with self._failing():
             hits = self.client.hybrid_search(self.chunks, requests, WeightedRanker(*(weights[n] for n in chosen)),
                                              limit=2 * limit, output_fields=fields)[0]
-        return [(hit["entity"], float(hit["distance"])) for hit in hits]
+            heads = [key(hit["entity"]["doc"], hit["entity"]["revision"], "part", 0) for hit in hits]
+            held = {row["key"] for row in self._get(self.documents, sorted(set(heads)), ["key"])}
+        return [(hit["entity"], float(hit["distance"])) for hit, head in zip(hits, heads)
+                if head in held]  # not a chunk whose revision is gone (``_sweep``)
 
     def candidates(self, rows: list[dict]) -> Candidates:
         """The chunk rows of a search laid out as rows in that order, with their units: one lookup by key of the units
@@ -398,8 +402,32 @@ class MilvusCorpus:
         heads = self._heads(doc_id, ["revision", "parts", "chunks", "units"])
         old = [head for head in heads if older_than is None or stamp(head["revision"]) < stamp(older_than)]
         stems = set().union(*(self._drop(doc_id, head) for head in old))
+        stems |= self._sweep(doc_id, {head["revision"] for head in heads if head not in old})
         self._forget(sorted(stems - kept_stems))
         return bool(old)
+
+    def _sweep(self, doc_id: str, kept: set[str]) -> set[str]:
+        """Delete the document's chunks and units of revisions that have no document rows (``kept``: the revisions
+        whose head rows were there before): a write killed after a later write or a removal had deleted its revision
+        leaves them, and ``search`` never returns them. The stems the chunks held.
+
+        A write inserts its head row before any other row, so a revision whose rows are found and whose head is not
+        there after that is gone for good; one whose head is there (a write begun meanwhile) is left alone."""
+        where = f"doc_key == {key(doc_id)} and revision not in {sorted(kept)}"  # revisions are "digest@stamp" in hex
+        found = {collection: list(self._every_row(collection, where, fields))
+                 for collection, fields in ((self.chunks, ["key", "revision", "lexical"]),
+                                            (self.units, ["key", "revision"]))}
+        if not any(found.values()):
+            return set()
+        headed = {head["revision"] for head in self._heads(doc_id, ["revision"])}
+        stems = set()
+        for collection, rows in found.items():
+            left = [row for row in rows if row["revision"] not in headed]
+            stems.update(word for row in left for word in row.get("lexical", "").split())
+            keys = [row["key"] for row in left]
+            for lo in range(0, len(keys), QUERY_BATCH):
+                self.client.delete(collection, ids=keys[lo:lo + QUERY_BATCH])
+        return stems
 
     def _drop(self, doc_id: str, head: dict) -> set[str]:
         """Delete one revision's rows by their keys (a filter would scan every row); the stems its chunks held."""
