@@ -129,6 +129,32 @@ def meanwhile(monkeypatch, other_write) -> None:
     monkeypatch.setattr(MilvusCorpus, "_insert", interleaved)
 
 
+GYM = Document("sporthalle", "Die neue Turnhalle des Vereins steht am Hafen.", "Sporthalle")
+
+
+def test_a_stem_another_write_brings_meanwhile_stays_known(milvus_pipeline, monkeypatch):
+    corpus = milvus_pipeline.corpus
+    milvus_pipeline.ingest(ARTICLES)
+    delete = corpus.client.delete
+
+    def after_another_write(collection, **kwargs):  # the removal found "turnhall" in no chunk; then the gym came
+        if collection == corpus.lexicon:
+            monkeypatch.setattr(corpus.client, "delete", delete)
+            milvus_pipeline.ingest([GYM])
+        return delete(collection, **kwargs)
+    monkeypatch.setattr(corpus.client, "delete", after_another_write)
+    milvus_pipeline.remove("schule")
+    assert corpus.known_fraction(terms("Turnhalle")) == 1.0
+
+
+def test_a_stem_a_removal_takes_out_while_a_write_brings_it_comes_back(milvus_pipeline, monkeypatch):
+    corpus = milvus_pipeline.corpus
+    milvus_pipeline.ingest(ARTICLES)
+    meanwhile(monkeypatch, lambda: milvus_pipeline.remove("schule"))  # between the gym's stems and its chunks
+    milvus_pipeline.ingest([GYM])
+    assert corpus.known_fraction(terms("Turnhalle")) == 1.0
+
+
 def test_of_two_writers_of_one_document_the_later_stays_whole(milvus_pipeline, monkeypatch):
     corpus = milvus_pipeline.corpus
     milvus_pipeline.ingest(ARTICLES)

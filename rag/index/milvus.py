@@ -13,7 +13,7 @@ corpus made by another model is never searched with this one's vectors):
 - ``documents``: each document's text in parts of at most ``PART_CHARS`` characters (a Milvus string holds at most
   64 KB), its title and metadata, on every part.
 - ``lexicon``: every stem the corpus holds (how much of a question BM25 can know, as ``LexicalIndex.known_fraction``);
-  a write that deletes a revision takes out the stems that Milvus's BM25 then finds in no chunk.
+  a write that deletes a revision takes out the stems that Milvus's BM25 then finds in no chunk (``_forget``).
 
 Rows are keyed by 64-bit hashes, so no user string is ever spliced into a filter. A write upserts the document's new
 revision, then deletes its older revisions: a question asked meanwhile may see both for a moment, never neither, and a
@@ -249,8 +249,12 @@ class MilvusCorpus:
                 if self.has_terms:
                     row["terms"] = _sparse(entry.chunk_term_ids[i], entry.chunk_term_weights[i])
                 chunk_rows.append(row)
-            self._insert(self.lexicon, [{"key": key(stem), "placeholder": PLACEHOLDER} for stem in stems])
+            lexicon_rows = {key(stem): {"key": key(stem), "placeholder": PLACEHOLDER} for stem in stems}
+            self._insert(self.lexicon, list(lexicon_rows.values()))
             self._insert(self.chunks, chunk_rows)  # last: its last row marks the revision written whole
+            held = {row["key"] for row in self._get(self.lexicon, list(lexicon_rows), ["key"])}
+            self._insert(self.lexicon, [row for k, row in lexicon_rows.items() if k not in held])  # taken out by a
+            # removal meanwhile that found them in no chunk (``_forget``)
             self._delete(document.id, older_than=at, kept_stems=stems)
             if not any(head["revision"] == at for head in self._heads(document.id, ["revision"])):
                 # a later write or a removal deleted this revision meanwhile: what went in after that goes too
@@ -356,7 +360,12 @@ class MilvusCorpus:
             raise
 
     def _every_row(self, collection: str, where: str, fields: list[str]):
-        """Every row that ``where`` selects, page by page: one query returns at most PAGE_ROWS rows."""
+        """Every row that ``where`` selects: one query, or page by page where that one is full (a query returns at
+        most PAGE_ROWS rows; an iterator costs several requests more)."""
+        first = self.client.query(collection, filter=where, output_fields=fields, limit=PAGE_ROWS)
+        if len(first) < PAGE_ROWS:
+            yield from first
+            return
         pages = self.client.query_iterator(collection, batch_size=PAGE_ROWS, filter=where, output_fields=fields)
         try:
             while page := pages.next():
@@ -402,7 +411,8 @@ class MilvusCorpus:
         heads = self._heads(doc_id, ["revision", "parts", "chunks", "units"])
         old = [head for head in heads if older_than is None or stamp(head["revision"]) < stamp(older_than)]
         stems = set().union(*(self._drop(doc_id, head) for head in old))
-        stems |= self._sweep(doc_id, {head["revision"] for head in heads if head not in old})
+        kept = {head["revision"] for head in heads if head not in old} | ({older_than} if older_than else set())
+        stems |= self._sweep(doc_id, kept)  # not the writer's own rows: it checks its revision itself
         self._forget(sorted(stems - kept_stems))
         return bool(old)
 
@@ -444,15 +454,24 @@ class MilvusCorpus:
         return stems
 
     def _forget(self, stems: list[str]) -> None:
-        """Take out of the lexicon the ``stems`` that Milvus's BM25 finds in no chunk now."""
-        gone = []
+        """Take out of the lexicon the ``stems`` that Milvus's BM25 finds in no chunk now, then put back those that
+        a write's chunks brought meanwhile. (A write puts its stems in the lexicon before and after its chunks, so
+        no interleaving with it loses one.)"""
+        gone = self._unheld(stems)
+        for lo in range(0, len(gone), QUERY_BATCH):
+            self.client.delete(self.lexicon, ids=[key(stem) for stem in gone[lo:lo + QUERY_BATCH]])
+        back = sorted(set(gone) - set(self._unheld(gone)))
+        self._insert(self.lexicon, [{"key": key(stem), "placeholder": PLACEHOLDER} for stem in back])
+
+    def _unheld(self, stems: list[str]) -> list[str]:
+        """The ``stems`` that Milvus's BM25 finds in no chunk."""
+        unheld = []
         for lo in range(0, len(stems), QUERY_BATCH):
             batch = stems[lo:lo + QUERY_BATCH]
             hits = self.client.search(self.chunks, data=batch, anns_field="bm25", limit=1,
                                       search_params={"metric_type": "BM25"}, output_fields=[])
-            gone += [key(stem) for stem, found in zip(batch, hits) if not found]
-        for lo in range(0, len(gone), QUERY_BATCH):
-            self.client.delete(self.lexicon, ids=gone[lo:lo + QUERY_BATCH])
+            unheld += [stem for stem, found in zip(batch, hits) if not found]
+        return unheld
 
     def _create(self) -> None:
         """The four collections, where they are missing (documents last: it marks the corpus as made)."""
