@@ -87,7 +87,7 @@ class Reply:
     passages: list[Passage]
     timings_ms: dict[str, float]
     no_answer: bool = False
-    """true when no answer is confident enough (set from ``answers``)"""
+    """true when the reply has no answer (set from ``answers``; ``no_answer_reason`` says why)"""
     no_answer_reason: NoAnswerReason | None = None
     """why there is no answer (null when there are answers): "no_passages": nothing in the documents matches;
     "speaker_not_named": the question asks what someone said whom the documents of its top passages never name;

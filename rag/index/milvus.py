@@ -455,8 +455,8 @@ class MilvusCorpus:
 
     def _forget(self, stems: list[str]) -> None:
         """Take out of the lexicon the ``stems`` that Milvus's BM25 finds in no chunk now, then put back those that
-        a write's chunks brought meanwhile. (A write puts its stems in the lexicon before and after its chunks, so
-        no interleaving with it loses one.)"""
+        a write's chunks brought meanwhile. (A write puts its stems in the lexicon before its chunks, and puts back
+        after them those a removal took out meanwhile, so no interleaving with it loses one.)"""
         gone = self._unheld(stems)
         for lo in range(0, len(gone), QUERY_BATCH):
             self.client.delete(self.lexicon, ids=[key(stem) for stem in gone[lo:lo + QUERY_BATCH]])

@@ -386,8 +386,9 @@ const WORDS = {
     container.replaceChildren();
     if (data.no_answer) {
       container.classList.add("unanswered");
+      // a reply saved before replies gave a reason: "not_confident"
       const why = Object.hasOwn(words.noAnswer, data.no_answer_reason) ? data.no_answer_reason : "not_confident";
-      container.append(el("p", "no-answer", words.noAnswer[why])); // a reply saved before replies gave reasons: "not_confident"
+      container.append(el("p", "no-answer", words.noAnswer[why]));
     } else {
       const answers = el("div", "answers");
       data.answers.forEach((answer, i) => answers.append(renderAnswer(answer, i + 1))); // cited [1], [2], [3]
