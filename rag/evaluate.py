@@ -479,6 +479,10 @@ def _qa_metrics(rows: list[dict]) -> dict:
         "by_language": {lang: _accuracies(group) for lang, group in _grouped(rows, "lang").items()},
         "by_kind": {kind: _mean([float(r["correct"]) for r in group])
                     for kind, group in _grouped(rows, "kind").items()},
+        "no_answer_by_reason": {reason: {"answerable": sum(r["gold"]["answerable"] for r in group),
+                                         "unanswerable": sum(not r["gold"]["answerable"] for r in group)}
+                                for reason, group in _grouped([r for r in rows if r["no_answer"]],
+                                                              "no_answer_reason").items()},
         **_latency([r["latency_ms"] for r in rows]),
     }
 

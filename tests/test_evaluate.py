@@ -89,17 +89,17 @@ def test_percentile():
     assert percentile([7], 95) == 7
 
 
-def _qa_row(lang, kind, answerable, correct, ranked_right, confidence, no_answer):
+def _qa_row(lang, kind, answerable, correct, ranked_right, confidence, no_answer, reason="not_confident"):
     return {"lang": lang, "kind": kind, "gold": {"answerable": answerable}, "correct": correct,
             "ranked_right": ranked_right, "confidence": confidence, "no_answer": no_answer,
-            "rank": 1 if answerable else None, "latency_ms": 1.0}
+            "no_answer_reason": reason if no_answer else None, "rank": 1 if answerable else None, "latency_ms": 1.0}
 
 
 def test_qa_metrics_by_language_kind_and_confidence():
     rows = [_qa_row("de", "said", True, True, True, 0.9, False),
             _qa_row("de", "said", True, False, True, 0.05, True),   # right but under the threshold: lost
             _qa_row("de", "who", True, False, False, 0.4, False),   # wrong answer
-            _qa_row("en", "unanswerable", False, True, False, 0.01, True),
+            _qa_row("en", "unanswerable", False, True, False, 0.01, True, "speaker_not_named"),
             _qa_row("en", "unanswerable", False, False, False, 0.7, False),  # answered a look-alike: wrong
             _qa_row("en", "who", True, False, False, None, True)]   # nothing found at all
     metrics = _qa_metrics(rows)
@@ -114,6 +114,8 @@ def test_qa_metrics_by_language_kind_and_confidence():
                                             "unanswerable_accuracy": 0.0}
     assert metrics["by_language"]["en"]["accuracy"] == pytest.approx(1 / 3, abs=1e-4)
     assert metrics["by_kind"] == {"said": 0.5, "who": 0.0, "unanswerable": 0.5}
+    assert metrics["no_answer_by_reason"] == {"not_confident": {"answerable": 2, "unanswerable": 0},
+                                              "speaker_not_named": {"answerable": 0, "unanswerable": 1}}
 
 
 def test_qa_eval_asks_only_the_chosen_split(tmp_path, fake_pipeline):
