@@ -27,6 +27,7 @@ search never returns those rows, and the document's next write or removal delete
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
@@ -423,7 +424,7 @@ class MilvusCorpus:
 
         A write inserts its head row before any other row, so a revision whose rows are found and whose head is not
         there after that is gone for good; one whose head is there (a write begun meanwhile) is left alone."""
-        where = f"doc_key == {key(doc_id)} and revision not in {sorted(kept)}"  # revisions are "digest@stamp" in hex
+        where = f"doc_key == {key(doc_id)} and revision not in {json.dumps(sorted(kept))}"  # "digest@stamp", in hex
         found = {collection: list(self._every_row(collection, where, fields))
                  for collection, fields in ((self.chunks, ["key", "revision", "lexical"]),
                                             (self.units, ["key", "revision"]))}
