@@ -250,12 +250,11 @@ class MilvusCorpus:
                 if self.has_terms:
                     row["terms"] = _sparse(entry.chunk_term_ids[i], entry.chunk_term_weights[i])
                 chunk_rows.append(row)
-            lexicon_rows = {key(stem): {"key": key(stem), "placeholder": PLACEHOLDER} for stem in stems}
-            self._insert(self.lexicon, list(lexicon_rows.values()))
+            self._learn(stems)
             self._insert(self.chunks, chunk_rows)  # last: its last row marks the revision written whole
-            held = {row["key"] for row in self._get(self.lexicon, list(lexicon_rows), ["key"])}
-            self._insert(self.lexicon, [row for k, row in lexicon_rows.items() if k not in held])  # taken out by a
-            # removal meanwhile that found them in no chunk (``_forget``)
+            held = {row["key"] for row in self._get(self.lexicon, [key(stem) for stem in stems], ["key"])}
+            self._learn({stem for stem in stems if key(stem) not in held})  # taken out by a removal meanwhile that
+            # found them in no chunk (``_forget``)
             self._delete(document.id, older_than=at, kept_stems=stems)
             if not any(head["revision"] == at for head in self._heads(document.id, ["revision"])):
                 # a later write or a removal deleted this revision meanwhile: what went in after that goes too
@@ -406,6 +405,11 @@ class MilvusCorpus:
         for lo in range(0, len(rows), QUERY_BATCH):
             self.client.upsert(collection, rows[lo:lo + QUERY_BATCH])
 
+    def _remove(self, collection: str, keys: list[int]) -> None:
+        """Delete the rows of ``keys``, a batch per request."""
+        for lo in range(0, len(keys), QUERY_BATCH):
+            self.client.delete(collection, ids=keys[lo:lo + QUERY_BATCH])
+
     def _delete(self, doc_id: str, older_than: str | None = None, kept_stems: set[str] = frozenset()) -> bool:
         """Delete the document's rows of every revision (older than ``older_than``), and the stems of the lexicon
         that no chunk holds any more; whether there were any rows."""
@@ -435,9 +439,7 @@ class MilvusCorpus:
         for collection, rows in found.items():
             left = [row for row in rows if row["revision"] not in headed]
             stems.update(word for row in left for word in row.get("lexical", "").split())
-            keys = [row["key"] for row in left]
-            for lo in range(0, len(keys), QUERY_BATCH):
-                self.client.delete(collection, ids=keys[lo:lo + QUERY_BATCH])
+            self._remove(collection, [row["key"] for row in left])
         return stems
 
     def _drop(self, doc_id: str, head: dict) -> set[str]:
@@ -449,8 +451,7 @@ class MilvusCorpus:
         for name, keys in ((self.chunks, chunk_keys),
                            (self.units, [key(doc_id, at, "unit", i) for i in range(head["units"])]),
                            (self.documents, [key(doc_id, at, "part", p) for p in range(head["parts"])])):
-            for lo in range(0, len(keys), QUERY_BATCH):
-                self.client.delete(name, ids=keys[lo:lo + QUERY_BATCH])
+            self._remove(name, keys)
         self._document_at.cache_clear()
         return stems
 
@@ -459,10 +460,12 @@ class MilvusCorpus:
         a write's chunks brought meanwhile. (A write puts its stems in the lexicon before its chunks, and puts back
         after them those a removal took out meanwhile, so no interleaving with it loses one.)"""
         gone = self._unheld(stems)
-        for lo in range(0, len(gone), QUERY_BATCH):
-            self.client.delete(self.lexicon, ids=[key(stem) for stem in gone[lo:lo + QUERY_BATCH]])
-        back = sorted(set(gone) - set(self._unheld(gone)))
-        self._insert(self.lexicon, [{"key": key(stem), "placeholder": PLACEHOLDER} for stem in back])
+        self._remove(self.lexicon, [key(stem) for stem in gone])
+        self._learn(set(gone) - set(self._unheld(gone)))
+
+    def _learn(self, stems: set[str]) -> None:
+        """Put ``stems`` in the lexicon."""
+        self._insert(self.lexicon, [{"key": key(stem), "placeholder": PLACEHOLDER} for stem in sorted(stems)])
 
     def _unheld(self, stems: list[str]) -> list[str]:
         """The ``stems`` that Milvus's BM25 finds in no chunk."""
