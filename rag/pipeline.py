@@ -11,6 +11,7 @@ from .answer.answers import make_answers
 from .answer.confidence import Calibration, bundled_calibration
 from .answer.question import check_question
 from .answer.read import Reader
+from .answer.rerank import rerank
 from .answer.retrieve import Retrieval, Retriever
 from .answer.speaker import speaker_unnamed
 from .corpus.files import read_folder
@@ -124,6 +125,7 @@ class Pipeline:
         if retrieval.passages and speaker_unnamed(retrieval, self.reader.passages):
             reason = NoAnswerReason.SPEAKER_NOT_NAMED
         elif read := self.reader.run(retrieval.question, retrieval.passages):
+            retrieval, read = rerank(retrieval, read)
             found = fitting(read, retrieval)
             reason = None if found else NoAnswerReason.NOT_OF_THE_KIND_ASKED
         threshold = self.calibration.threshold if self.settings.min_confidence is None else self.settings.min_confidence

@@ -40,7 +40,8 @@ class Passage:
     start: int
     end: int
     score: float
-    """retrieval score, relative within one reply (not a probability)"""
+    """retrieval score (with the reader's evidence, in a reply to /ask), relative within one reply (not a
+    probability)"""
     rank: int
 
     __pydantic_config__ = DOCUMENTED

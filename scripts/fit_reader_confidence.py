@@ -33,6 +33,7 @@ from common import ROOT
 from tqdm import tqdm
 
 from rag.answer.confidence import CALIBRATION_PATH, FEATURES, evidence
+from rag.answer.rerank import rerank
 from rag.evaluate import load_squad, replace_questions
 from rag.metrics import answer_matches
 from rag.pipeline import Pipeline
@@ -51,7 +52,8 @@ def candidates(pipeline: Pipeline, question: str, keep, gold_docs: list[str], an
     kept = [i for i, p in enumerate(retrieval.passages) if keep(p)]
     narrowed = replace(retrieval, passages=[retrieval.passages[i] for i in kept],
                        rows=[retrieval.rows[i] for i in kept])
-    spans = evidence(pipeline.reader.run(question, narrowed.passages), narrowed)
+    narrowed, found = rerank(narrowed, pipeline.reader.run(question, narrowed.passages))
+    spans = evidence(found, narrowed)
     right = [narrowed.passages[f.passage].doc_id in gold_docs
              and answer_matches(pipeline.document(narrowed.passages[f.passage].doc_id).text[f.start:f.end], answers)
              for f, _ in spans]
