@@ -10,6 +10,9 @@ Questions, none of which the reader trained on:
   ("leave-article-out": the right reply is no_answer). Not the held-out articles 24-47 that reported figures use.
 - the fit half of data/news_qa/questions.jsonl over an index of seeds/ (its unanswerable look-alikes: no_answer).
 
+The passages are put in the reader's order first (rag/answer/rerank.py), as the service does, so the passage rank
+in the evidence is the one a reply shows.
+
 A candidate is right when it lies in a gold document and holds a gold answer or has a token F1 of at least 0.5 with
 one (``answer_matches``, as ``rag eval qa`` counts). The model is fitted on every candidate (the reply shows the most
 probable first). The passage's fused retrieval score is left out on purpose: it is normalised over the candidates,
