@@ -30,6 +30,19 @@ def test_lawrow_question_cites_his_speech(seeded_pipeline):
     assert_spans_exact(seeded_pipeline, reply)
 
 
+def full_width(text: str) -> str:
+    """``text`` as a Chinese or Japanese keyboard types it: ASCII letters, digits and marks full width."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" if c == " " else c for c in text)
+
+
+def test_a_question_in_full_width_letters_is_the_same_question(seeded_pipeline):
+    asked = "Was sagte Lawrow über eine Allianz?"
+    typed, reply = seeded_pipeline.ask(full_width(asked)), seeded_pipeline.ask(asked)
+    assert typed.answers and typed.question == asked  # before NFKC: no answer (BM25 and the rules missed the name)
+    assert [(a.doc_id, a.start, a.end, a.score) for a in typed.answers] == [
+        (a.doc_id, a.start, a.end, a.score) for a in reply.answers]
+
+
 def seed_outcomes(pipeline, questions) -> dict[str, bool]:
     """Per seed question: right (answerable: the top answer cites an expected document and matches an expected
     answer; unanswerable: no_answer), checking every span on the way."""

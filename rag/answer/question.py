@@ -11,17 +11,21 @@ MEANINGFUL_CATEGORIES = "LNS"  # Unicode letters, numbers, symbols: a question n
 
 
 def check_question(question: str, max_chars: int) -> str:
-    """The question without surrounding spaces; InvalidInput when it is empty, holds a lone surrogate (undecodable
-    bytes of a command line, JSON's "\\ud800": no model reads it), has nothing but invisible or control characters, or
-    is over ``max_chars`` characters (RAG_MAX_QUESTION_CHARS)."""
-    question = (question or "").strip()
+    """The question without surrounding spaces, in its NFKC form; InvalidInput when it is empty, holds a lone
+    surrogate (undecodable bytes of a command line, JSON's "\\ud800": no model reads it), has nothing but invisible or
+    control characters, or is over ``max_chars`` characters as typed (RAG_MAX_QUESTION_CHARS).
+
+    NFKC writes full-width letters and digits, as Chinese and Japanese keyboards type Latin ones ("ＬＡＷＲＯＷ"), as
+    the text does: the model's tokenizer reads them so already, but BM25, the names and the rules about speakers and
+    kinds of answers compare characters."""
+    typed = len((question or "").strip())
+    question = unicodedata.normalize("NFKC", question or "").strip()
     if not question:
         raise InvalidInput("the question is empty", QUESTION_FIELD)
     if problem := unicode_problem(question):
         raise InvalidInput(f"the question: {problem}", QUESTION_FIELD)
     if not any(unicodedata.category(c)[0] in MEANINGFUL_CATEGORIES for c in question):
         raise InvalidInput("the question has no letter, digit or symbol", QUESTION_FIELD)
-    if len(question) > max_chars:
-        raise InvalidInput(f"the question has {len(question)} characters; at most {max_chars} are allowed",
-                           QUESTION_FIELD)
+    if typed > max_chars:
+        raise InvalidInput(f"the question has {typed} characters; at most {max_chars} are allowed", QUESTION_FIELD)
     return question

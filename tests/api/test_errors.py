@@ -3,14 +3,20 @@ sentence for a question is the one the CLI prints."""
 from __future__ import annotations
 
 import json
+import re
+import string
+import unicodedata
 from urllib.parse import quote_from_bytes
 
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rag.answer.question import check_question
 from rag.cli import cli
+from rag.errors import InvalidInput
 from rag.settings import Settings, default
 
 LAWROW = "Was sagte Lawrow über ein Bündnis?"
@@ -42,6 +48,28 @@ def test_ask_422_is_one_sentence_naming_the_field(client, body, field, detail):
     response = client.post("/ask", content=json.dumps(body), headers=JSON)  # ASCII: "\ud800" escaped, as JSON may
     assert assert_error_body(response, 422) == detail
     assert response.json()["field"] == field
+
+
+@given(st.text(st.sampled_from(string.ascii_letters + string.digits + " ?,.-"), min_size=1, max_size=80))
+def test_a_question_in_full_width_letters_is_read_as_in_ascii(ascii_question):
+    typed = "".join(chr(ord(c) + 0xFEE0) if c != " " else "\u3000" for c in ascii_question)  # a CJK keyboard's
+    try:
+        expected = check_question(ascii_question, len(ascii_question))
+    except InvalidInput as error:
+        with pytest.raises(InvalidInput, match=re.escape(str(error))):
+            check_question(typed, len(typed))
+    else:
+        assert check_question(typed, len(typed)) == expected
+
+
+@given(st.text(max_size=60))
+def test_a_checked_question_is_in_nfkc_and_checked_again_unchanged(question):
+    try:
+        checked = check_question(question, 60)
+    except InvalidInput:
+        return
+    assert checked == unicodedata.normalize("NFKC", checked) == checked.strip()
+    assert check_question(checked, 60 * 18) == checked  # NFKC writes a character as at most 18
 
 
 def test_several_fields_are_one_sentence(client):
