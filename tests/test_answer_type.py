@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.answer.answer_type import STATES_DURATION, STATES_QUANTITY, expected_answer, fitting
+from rag.answer.answer_type import STATES_DURATION, STATES_QUANTITY, expected_answer, fitting, other_units
 from rag.answer.read import Found
 from rag.types import Document
 
@@ -80,6 +80,26 @@ TEXT = "Zur achten Expo kamen 250.000 Besucher und sechs Minister."
 def test_a_question_of_quantity_keeps_the_spans_that_state_one():
     spans = [Found(0, 4, 10, 5.0), Found(1, 22, 29, 3.0), Found(1, 43, 48, 1.0)]  # "achten", "250.000", "sechs"
     assert fitting(spans, retrieval_of("Wie viele Besucher kamen?", TEXT)) == spans[1:]
+
+
+CALL = "Das Telefonat dauerte 90 Minuten, wenige Tage vor dem Gipfel, eine Stunde länger als geplant."
+
+
+@pytest.mark.parametrize("question", [
+    "Wie lange dauerte das Telefonat in Minuten?", "How many minutes did the call last?",
+    "Combien de minutes a duré l'appel ?", "¿Cuántos minutos duró la llamada?", "Сколько минут длился разговор?",
+])
+def test_a_question_asked_in_a_unit_of_time_is_answered_in_no_other(question):
+    spans = [Found(0, 21, 31, 3.0), Found(0, 21, 23, 2.0), Found(1, 33, 45, 5.0), Found(1, 67, 78, 4.0)]
+    kept = fitting(spans, retrieval_of(question, CALL))  # "90 Minuten", "90", "wenige Tage", "eine Stunde"
+    assert kept == spans[:2]
+
+
+@pytest.mark.parametrize("question", ["Wie lange dauerte das Telefonat?", "Wie lange dauerte der dritte Tag?",
+                                      "How long did the call last, in the end?"])
+def test_a_question_not_asked_in_a_unit_keeps_every_unit(question):
+    spans = [Found(0, 21, 31, 3.0), Found(1, 33, 45, 5.0), Found(1, 67, 78, 4.0)]
+    assert other_units(question) is None and fitting(spans, retrieval_of(question, CALL)) == spans
 
 
 def test_other_questions_keep_every_span():

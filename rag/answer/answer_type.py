@@ -5,7 +5,8 @@ well the passage around it fits the question; "how long did the call last?" by a
 (the third anniversary). ``fitting`` keeps, for a question that asks how many, how much or how long (in the
 languages below), the spans that state a quantity: a digit, a number word ("sechs", "zehntausende", "ein Dutzend",
 "two-thirds"), a word of amount ("mehrere", "keiner", "many"), and for how long also a unit of time ("eine Stunde",
-"seit Jahrzehnten"). An ordinal ("dritten", "eighth") states none. Other questions keep every span.
+"seit Jahrzehnten"). An ordinal ("dritten", "eighth") states none. A question that asks in a unit of time ("in
+Minuten", "how many days") is answered in no other unit. Other questions keep every span.
 """
 from __future__ import annotations
 
@@ -42,12 +43,20 @@ NUMBER_WORDS = (  # whole words; a German number is a compound of GERMAN_PARTS (
     r"девять|девяти|десять|десяти|\w+надцат[ьи]|двадцат[ьи]|тридцат[ьи]|сорок|сто|сотни|тысяч\w*|миллион\w*|"
     r"миллиард\w*|несколько")
 STATES_QUANTITY = re.compile(rf"\d|\b(?:{NUMBER_WORDS})\b", re.IGNORECASE)
-TIME_UNITS = (
-    r"sekunden?|minuten?|stunden?|tage?n?|tages|wochen?|monate?n?|monats|jahre?n?|jahres|jahrzehnte?n?|"
-    r"jahrhunderte?n?|jahrhunderts|seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|century|centuries|"
-    r"secondes?|heures?|jours?|semaines?|mois|ans|années?|décennies?|siècles?|segundos?|horas?|días?|semanas?|"
-    r"mes|meses|años?|décadas?|siglos?|secondi|ore|giorn[oi]|settiman[ae]|mes[ei]|ann[oi]|decenni?|secol[oi]|"
-    r"секунд\w*|минут\w*|час|часа|часов|дня|дней|день|недел\w+|месяц\w*|год\w*|лет|десятилети\w+|век\w*")
+UNITS_OF_TIME = (  # the words of each unit, in the languages above
+    r"sekunden?|seconds?|secondes?|segundos?|secondi|секунд\w*",
+    r"minuten?|minutes?|minutos?|minuti|минут\w*",
+    r"stunden?|hours?|heures?|horas?|ore|час|часа|часов",
+    r"tage?n?|tages|days?|jours?|días?|giorn[oi]|дня|дней|день",
+    r"wochen?|weeks?|semaines?|semanas?|settiman[ae]|недел\w+",
+    r"monate?n?|monats|months?|mois|mes|meses|mes[ei]|месяц\w*",
+    r"jahre?n?|jahres|years?|ans|années?|años?|ann[oi]|год\w*|лет",
+    r"jahrzehnte?n?|decades?|décennies?|décadas?|decenni?|десятилети\w+",
+    r"jahrhunderte?n?|jahrhunderts|century|centuries|siècles?|siglos?|secol[oi]|век\w*",
+)
+TIME_UNITS = "|".join(UNITS_OF_TIME)
+ASKS_IN_UNIT = re.compile(  # "… in Minuten?", "how many days …": the unit the answer is asked in
+    rf"(?i)\b(?:in|en|в|how\s+many|wie\s*viele?|combien\s+de|cu[aá]nt[oa]s|quant[ie]|сколько)\s+({TIME_UNITS})\b")
 STATES_DURATION = re.compile(rf"{STATES_QUANTITY.pattern}|\b(?:{TIME_UNITS})\b", re.IGNORECASE)
 KINDS = ((DURATION_QUESTION, STATES_DURATION), (QUANTITY_QUESTION, STATES_QUANTITY))  # the first that asks decides
 
@@ -57,11 +66,23 @@ def expected_answer(question: str) -> re.Pattern | None:
     return next((states for asks, states in KINDS if asks.search(question)), None)
 
 
+def other_units(question: str) -> re.Pattern | None:
+    """The units of time other than the one the question asks its answer in ("Wie lange … in Minuten?", "how many
+    days …"), or None: "Wenige Tage" is no answer in minutes."""
+    asked = ASKS_IN_UNIT.search(question)
+    if asked is None:
+        return None
+    others = [unit for unit in UNITS_OF_TIME if not re.fullmatch(unit, asked.group(1), re.IGNORECASE)]
+    return re.compile(rf"\b(?:{'|'.join(others)})\b", re.IGNORECASE)
+
+
 def fitting(found: list[Found], retrieval: Retrieval) -> list[Found]:
     """The spans that can answer what ``retrieval``'s question asks for (all of them, but for a question of
-    quantity or duration)."""
+    quantity or duration: those that state one, in no other unit of time than one the question asks in)."""
     states = expected_answer(retrieval.question)
     if states is None:
         return found
+    others = other_units(retrieval.question)
     texts = {f.passage: retrieval.snapshot.document_of(retrieval.rows[f.passage]).text for f in found}
-    return [f for f in found if states.search(texts[f.passage][f.start:f.end])]
+    return [f for f in found if states.search(span := texts[f.passage][f.start:f.end])
+            and not (others and others.search(span))]
