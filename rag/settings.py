@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     latent_terms: bool = Field(True, description="compare the question's latent terms (the bundled model's sparse "
                                "head, from the same pass as its vector) with each candidate passage's when few of the "
                                "question's words are in the corpus; false: never")
-    batch_size: int = Field(32, ge=1, description="chunks encoded per batch at ingest (raise it on a GPU)")
+    batch_size: int = Field(32, ge=1,
+                            description="texts (sentences, titles) encoded per batch at ingest (raise it on a GPU)")
     vector_store: str = Field("faiss", pattern="^(faiss|milvus)$",
                               description="faiss (in the process) or milvus "
                                           "(RAG_MILVUS_URI: a milvus-lite file or a server)")

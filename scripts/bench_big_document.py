@@ -1,8 +1,10 @@
 """One large German document from its POST to searchable, for the code on PYTHONPATH (run it once with an older
 checkout, ``PYTHONPATH=/path/to/old``, to compare): what `POST /documents` does after the model is loaded (the
 document made from its text, `Pipeline.ingest`, then the first question over the new version), with where the time
-goes: splitting (sentences, units, chunks), the chunks' pass, the units' pass, and the rest (commit: the index
-saved, the snapshot and BM25 built by the first question).
+goes: splitting (sentences, units, chunks), the encoder's passes, and the rest (commit: the index saved, the
+snapshot and BM25 built by the first question). The passes are timed by the embedder's method: ``read`` (vectors
+and latent terms: the chunks before 2026-12-08; since then the units and the document's head, all the text) and
+``embed`` (vectors only: the units before 2026-12-08).
 
 The text is reliability_bench's generator (seed words in random sentences, as the 1 MB figure of docs/reliability.md
 was measured). Prints JSON: wall and CPU seconds (all threads) of each part.
@@ -57,8 +59,8 @@ def main() -> None:
         pipeline.embedder.warm_up()
         clock = Clock()
         pipeline._split = clock.wrap("split", pipeline._split)
-        pipeline.embedder.read = clock.wrap("chunk_pass", pipeline.embedder.read)
-        pipeline.embedder.embed_passages = clock.wrap("unit_pass", pipeline.embedder.embed_passages)
+        pipeline.embedder.read = clock.wrap("read", pipeline.embedder.read)
+        pipeline.embedder.embed_passages = clock.wrap("embed", pipeline.embedder.embed_passages)
         started, cpu = time.perf_counter(), time.process_time()
         report = pipeline.ingest([make_document("big", text)])
         found = pipeline.search(QUESTION)

@@ -12,7 +12,7 @@ from rag.types import Passage
 
 
 def some_evidence(**changes) -> Evidence:
-    values = dict(span_score=2.0, lead=1.0, agreement=0, rank=0, cosine=0.85, term_coverage=0.5, word_coverage=0.5,
+    values = dict(span_score=2.0, lead=1.0, agreement=0, rank=0, term_coverage=0.5, word_coverage=0.5,
                   name_coverage=0.5)
     return Evidence(**{**values, **changes})
 
@@ -59,8 +59,7 @@ def test_the_same_span_of_several_passages_is_one_candidate_with_their_evidence(
     text = "Lawrow sprach von einer echten Allianz mit China. Peking schwieg."
     passages = [Passage(f"d#{i}", "d", "", text[s:e], s, e, 1.0, i + 1) for i, (s, e) in enumerate([(0, 49), (0, 64)])]
     passages.append(Passage("e#0", "e", "", "Peking schwieg.", 0, 15, 0.5, 3))
-    snapshot = SimpleNamespace(chunk_vectors=np.eye(3, dtype=np.float32),
-                               chunk_term_ids=np.array([[1, 2], [1, 0], [3, 0]]),
+    snapshot = SimpleNamespace(chunk_term_ids=np.array([[1, 2], [1, 0], [3, 0]]),
                                chunk_term_weights=np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 0.0]]))
     question_terms = np.zeros(4, np.float32)
     question_terms[[1, 2]] = 1.0
@@ -71,7 +70,6 @@ def test_the_same_span_of_several_passages_is_one_candidate_with_their_evidence(
     (first, allianz), (_, peking) = evidence(found, retrieval)
     assert first.passage == 0 and allianz.rank == 0 and allianz.agreement == 1
     assert allianz.span_score == 4.0 and allianz.lead == 3.0 and peking.lead == -3.0
-    assert allianz.cosine == pytest.approx(0.9)                  # the best of its passages
     assert allianz.term_coverage == 1.0 and peking.term_coverage == 0.0
     assert allianz.word_coverage == pytest.approx(2 / 3)         # lawrow, allianz of sagt, lawrow, allianz
     assert peking.word_coverage == 0.0

@@ -13,7 +13,7 @@ from rag.types import NoAnswerReason
 
 from .conftest import assert_spans_exact, in_store
 
-LAWROW = "What did Lawrow say about an alliance?"
+LAWROW = "Was sagte Lawrow über eine Allianz?"  # the design card's question, in German
 
 
 @pytest.fixture(scope="module", params=["faiss", "milvus"])

@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from .retrieve import Retrieval
 
 CALIBRATION_PATH = Path(__file__).parent.parent / "models" / "reader.json"
-FEATURES = ("span score", "lead", "agreement", "passage rank", "passage cosine", "term coverage", "word coverage",
-            "name coverage")
+FEATURES = ("span score", "lead", "agreement", "passage rank", "term coverage", "word coverage", "name coverage")
 LEAD_LIMIT = 10.0  # a lead over the other candidates' span scores counts up to this (a lone candidate has it)
 
 
@@ -36,14 +35,13 @@ class Evidence:
     lead: float  # over the best other span's score, within ±LEAD_LIMIT
     agreement: int  # other passages read that give the same span
     rank: int  # 0-based position of the best-ranked passage that gives it
-    cosine: float  # the question's with its passage's vector, best over those passages (not normalised by the search)
     term_coverage: float  # share of the question's latent-term weight found among its passages' terms (best)
     word_coverage: float  # share of the question's words (stemmed, no stopwords) found in its passages (best)
     name_coverage: float  # share of the question's names found in its passages in any spelling or script (best)
 
     def features(self) -> list[float]:
-        return [self.span_score, self.lead, float(self.agreement), 1 / (1 + self.rank), self.cosine,
-                self.term_coverage, self.word_coverage, self.name_coverage]
+        return [self.span_score, self.lead, float(self.agreement), 1 / (1 + self.rank), self.term_coverage,
+                self.word_coverage, self.name_coverage]
 
 
 def evidence(found: list[Found], retrieval: Retrieval) -> list[tuple[Found, Evidence]]:
@@ -58,11 +56,9 @@ def evidence(found: list[Found], retrieval: Retrieval) -> list[tuple[Found, Evid
     for span, by in given.items():
         first = min(by, key=lambda f: f.passage)
         rows = [retrieval.rows[f.passage] for f in by]
-        cosines = [float(snapshot.chunk_vectors[row] @ retrieval.query_vector) if retrieval.query_vector is not None
-                   else 0.0 for row in rows]
         out.append((first, Evidence(
             best[span], lead(best[span], [score for other, score in best.items() if other != span]), len(by) - 1,
-            first.passage, max(cosines),
+            first.passage,
             max(term_coverage(retrieval.query_terms, snapshot.chunk_term_ids[row], snapshot.chunk_term_weights[row])
                 for row in rows),
             max(word_coverage(asked, set(terms(retrieval.passages[f.passage].text))) for f in by),

