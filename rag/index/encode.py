@@ -80,7 +80,6 @@ def _embedded(embedder: Embedder) -> Callable[[list[str]], list[Encoded]]:
     return embed
 
 
-
 def _normalised(vector: np.ndarray) -> np.ndarray:
     return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
