@@ -19,6 +19,8 @@ def check_question(question: str, max_chars: int) -> str:
     the text does: the model's tokenizer reads them so already, but BM25, the names and the rules about speakers and
     kinds of answers compare characters."""
     typed = len((question or "").strip())
+    if typed > max_chars:  # before NFKC, which can make one character eighteen ("ﷺ")
+        raise InvalidInput(f"the question has {typed} characters; at most {max_chars} are allowed", QUESTION_FIELD)
     question = unicodedata.normalize("NFKC", question or "").strip()
     if not question:
         raise InvalidInput("the question is empty", QUESTION_FIELD)
@@ -26,6 +28,4 @@ def check_question(question: str, max_chars: int) -> str:
         raise InvalidInput(f"the question: {problem}", QUESTION_FIELD)
     if not any(unicodedata.category(c)[0] in MEANINGFUL_CATEGORIES for c in question):
         raise InvalidInput("the question has no letter, digit or symbol", QUESTION_FIELD)
-    if typed > max_chars:
-        raise InvalidInput(f"the question has {typed} characters; at most {max_chars} are allowed", QUESTION_FIELD)
     return question

@@ -72,6 +72,21 @@ def test_a_checked_question_is_in_nfkc_and_checked_again_unchanged(question):
     assert check_question(checked, 60 * 18) == checked  # NFKC writes a character as at most 18
 
 
+def test_a_question_over_the_limit_is_refused_as_typed_before_nfkc_can_lengthen_it(monkeypatch):
+    import rag.answer.question
+
+    assert len(unicodedata.normalize("NFKC", "ﷺ")) == 18
+    assert check_question("ﷺ" * 10, 10)
+
+    def no_normalising(form, text):
+        raise AssertionError("a question over the limit was normalised")
+
+    monkeypatch.setattr(rag.answer.question, "unicodedata",
+                        type("Unicodedata", (), {"normalize": staticmethod(no_normalising)}))
+    with pytest.raises(InvalidInput, match="the question has 11 characters; at most 10 are allowed"):
+        check_question("ﷺ" * 11, 10)
+
+
 def test_several_fields_are_one_sentence(client):
     response = client.post("/ask", json={"question": LAWROW, "top_k": 0, "max_answers": 11})
     assert assert_error_body(response, 422) == "top_k must be at least 1; max_answers must be at most 10"
