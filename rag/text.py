@@ -39,12 +39,16 @@ def searchable_text(text: str) -> str:
 
 
 def chunk_view(document: Document, start: int, end: int) -> str:
-    """What the model and the lexical index read for a chunk: the document's title and date, then the chunk's text
-    (so that "im Februar 2023" or a headline word finds the article's passages); offsets are untouched."""
-    head = " · ".join(part for part in (document.title if document.title != document.id else "",
-                                        spelled_date(document.meta.get("date", ""))) if part)
-    body = searchable_text(document.text[start:end])
+    """What the model and the lexical index read for a chunk: the document's head, then the chunk's text (so that
+    "im Februar 2023" or a headline word finds the article's passages); offsets are untouched."""
+    head, body = document_head(document), searchable_text(document.text[start:end])
     return f"{head}\n{body}" if head else body
+
+
+def document_head(document: Document) -> str:
+    """The document's title and date ("" for neither), as a chunk's view begins with them."""
+    return " · ".join(part for part in (document.title if document.title != document.id else "",
+                                        spelled_date(document.meta.get("date", ""))) if part)
 
 
 def spelled_date(iso: str) -> str:

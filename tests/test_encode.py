@@ -8,7 +8,7 @@ from rag.corpus.files import make_document
 from rag.index.chunk import DocumentSpans
 from rag.index.encode import by_length, encode_documents, units_within
 from rag.progress import Progress
-from rag.text import chunk_view, searchable_text
+from rag.text import document_head, searchable_text
 
 from .conftest import FakeEmbedder, TokenFakeEmbedder
 
@@ -45,7 +45,7 @@ def counting(embedder_class):
 def test_the_text_is_read_once_as_units_and_heads_and_chunks_are_pooled_from_them():
     embedder = counting(TokenFakeEmbedder)
     entries = encode_documents(plans(), embedder, batch_size=3)
-    heads = [chunk_view(p.document, 0, 0).rstrip("\n") for p in plans()]
+    heads = [document_head(p.document) for p in plans()]
     units = [[searchable_text(p.document.text[s:e]) for s, e in p.unit_spans] for p in plans()]
     assert sorted(embedder.passed) == sorted(heads + [u for own in units for u in own])  # each once, no chunk
     assert [len(t) for t in embedder.passed] == sorted(len(t) for t in embedder.passed)  # shortest first, across

@@ -3,11 +3,11 @@ and latent terms the index stores, in batches across documents (texts of similar
 padding is computed), with a progress bar (log lines when not on a terminal).
 
 The text goes through the encoder once. Each answer unit (sentence) is read as a text of its own, and so is each
-document's head (title and date, what ``chunk_view`` puts before a chunk's text). A chunk's vector is the normalised
-mean of the vectors of its units, weighted by their length in characters, and of its document's head, weighted as
-its average unit; its latent terms are theirs, pooled as one text's tokens are (each term's strongest weight, then
-the strongest terms). Reading every chunk as a text of its own as well, as before, took twice the encoder's time
-and measured no better (docs/performance.md, "Chunks pooled from their sentences").
+document's head (its title and date, ``document_head``, which begins each chunk's view). A chunk's vector is the
+normalised mean of the vectors of its units, weighted by their length in characters, and of its document's head,
+weighted as its average unit; its latent terms are theirs, pooled as one text's tokens are (each term's strongest
+weight, then the strongest terms). Reading every chunk as a text of its own as well, as before, took twice the
+encoder's time and measured no better (docs/performance.md, "Chunks pooled from their sentences").
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import numpy as np
 from ..encoder.e5_files import pooled_terms
 from ..encoder.embed import NO_TERMS, Embedder, Encoded
 from ..progress import Progress
-from ..text import chunk_view, searchable_text
+from ..text import chunk_view, document_head, searchable_text
 from .versions import Entry
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def encode_documents(plans: list[DocumentSpans], embedder: Embedder, batch_size:
     for plan in plans:
         first_units.append(len(texts))
         texts += [searchable_text(plan.document.text[start:end]) for start, end in plan.unit_spans]
-        head = chunk_view(plan.document, 0, 0).rstrip("\n")
+        head = document_head(plan.document)
         heads = [len(texts)] if head else []
         texts += [head] * len(heads)
         for start, end in plan.chunk_spans:
